@@ -1,0 +1,1085 @@
+package io.eddy.ioloop;
+
+import io.eddy.ioloop.internal.NioPoller;
+import io.eddy.ioloop.internal.PollKey;
+import io.eddy.ioloop.internal.Poller;
+import io.eddy.ioloop.internal.ReadyEvents;
+import io.eddy.ioloop.internal.Watchdog;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectableChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * A single-threaded event loop: Tornado's IOLoop on java.nio.
+ *
+ * <p>The loop runs on the thread that calls {@link #start()} (the <em>loop thread</em>) until
+ * {@link #stop()}. Each iteration, in order: (1) takes the callbacks queued so far and the timeouts
+ * due now; (2) runs those callbacks, first in first out; (3) runs those timeouts in (deadline,
+ * insertion) order, skipping any cancelled meanwhile; (4) polls for I/O, without waiting if callbacks
+ * are pending, else until the next deadline (at most one hour), and not at all once {@code stop()} was
+ * called; (5) calls the handlers of the ready channels.
+ *
+ * <pre>{@code
+ * IOLoop loop = IOLoop.create();
+ * loop.addHandler(serverChannel, (server, events) -> {
+ *     SocketChannel client = server.accept();
+ *     ...
+ * }, IOLoop.READ);
+ * loop.callLater(Duration.ofSeconds(30), loop::stop);
+ * loop.start();
+ * loop.close(true);
+ * }</pre>
+ *
+ * <p>Threads: callbacks ({@link #addCallback}, {@link #execute}, {@link #submit}, {@link #addFuture}),
+ * timeouts ({@link #callAt}, {@link #callLater}, {@link Timeout#cancel()}), {@link #stop()},
+ * {@link #shutdown()} and {@link #stats()} are thread-safe. Handler methods ({@link #addHandler},
+ * {@link #updateHandler}, {@link #removeHandler}) are for the loop thread, or any thread while the loop
+ * is not running. Everything the loop calls (callbacks, timeouts, handlers) runs on the loop thread.
+ */
+public final class IOLoop implements Executor, AutoCloseable {
+
+    /** No events: the channel stays registered but is not reported. */
+    public static final int NONE = 0;
+    /** The channel can be read (or, for a server channel, a connection accepted). */
+    public static final int READ = 0x001;
+    /** The channel can be written (or, for a connecting channel, the connect finished or failed). */
+    public static final int WRITE = 0x004;
+    /** An error or hang-up; always subscribed. java.nio reports these as READ or WRITE instead. */
+    public static final int ERROR = 0x018;
+
+    private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
+    private static final long MAX_POLL_NANOS = Duration.ofHours(1).toNanos();
+    private static final ThreadLocal<IOLoop> CURRENT = new ThreadLocal<>();
+    private static final Object INSTANCE_LOCK = new Object();
+    private static volatile IOLoop instance;
+
+    private static final VarHandle SLEEPING;
+
+    static {
+        try {
+            SLEEPING = MethodHandles.lookup().findVarHandle(IOLoop.class, "sleeping", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Poller poller;
+    private final Clock clock;
+    private final VirtualClock virtualClock;
+    private final TaskQueue callbacks = new TaskQueue();
+    private final TimerHeap timers = new TimerHeap();
+    private final ReadyEvents ready = new ReadyEvents();
+    private final Watchdog.Watch watch = new Watchdog.Watch();
+    private final Object lifecycle = new Object();
+    /** runInExecutor tasks still running; while any is, a virtual clock does not jump. */
+    private final AtomicInteger executorTasks = new AtomicInteger();
+    private final Consumer<Throwable> exceptionHandler;
+
+    private ScheduledTimeout[] due = new ScheduledTimeout[64];
+    private volatile Thread loopThread;
+    private volatile boolean running;
+    private volatile boolean closed;
+    private volatile boolean stopRequested;
+    /** True while the loop is (about to be) blocked in poll; a producer that flips it wakes the loop. */
+    private volatile boolean sleeping;
+    /** The deadline the loop sleeps until (Long.MAX_VALUE: until woken); valid while {@code sleeping}. */
+    private volatile long sleepDeadline;
+    private volatile Executor defaultExecutor;
+    private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
+
+    // Owned by the loop thread; read as snapshots by stats() elsewhere.
+    private int handlerCount;
+    private int pendingTimeouts;
+    private long iterations;
+
+    private IOLoop(Builder b) {
+        this.clock = b.clock;
+        this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
+        this.exceptionHandler = b.exceptionHandler;
+        try {
+            this.poller = new NioPoller();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open a java.nio Selector", e);
+        }
+        if (virtualClock != null) {
+            virtualClock.attach(this);
+        }
+        if (b.blockingThreshold != null) {
+            setBlockingLogThreshold(b.blockingThreshold);
+        }
+    }
+
+    // ---------------------------------------------------------------- creation and the current loop
+
+    /** A new loop on the platform's best backend. Does not change {@link #current()}. */
+    public static IOLoop create() {
+        return builder().build();
+    }
+
+    /** A builder for a loop with a chosen clock, exception handler, blocking threshold or backend. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of a new loop. Not thread-safe; use from one thread. */
+    public static final class Builder {
+        private Clock clock = Clock.SYSTEM;
+        private Consumer<Throwable> exceptionHandler = IOLoop::logException;
+        private Duration blockingThreshold;
+
+        private Builder() {
+        }
+
+        /** The clock that drives timeouts; default {@link Clock#SYSTEM}. */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Receives what callbacks, timeouts and handlers throw and no {@link Context} handler took;
+         * replaces the default, which logs "Exception in callback" at ERROR. Runs on the loop thread.
+         */
+        public Builder exceptionHandler(Consumer<Throwable> handler) {
+            this.exceptionHandler = Objects.requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /** See {@link IOLoop#setBlockingLogThreshold}. */
+        public Builder blockingLogThreshold(Duration threshold) {
+            this.blockingThreshold = threshold;
+            return this;
+        }
+
+        /**
+         * The I/O backend by name. {@code "nio"} (java.nio's Selector) is always available.
+         *
+         * @throws IllegalArgumentException for an unknown name
+         */
+        public Builder backend(String name) {
+            Objects.requireNonNull(name, "name");
+            if (!name.equals("nio")) {
+                throw new IllegalArgumentException("unknown IOLoop backend '" + name + "' (available: nio)");
+            }
+            return this;
+        }
+
+        /** A new loop. */
+        public IOLoop build() {
+            return new IOLoop(this);
+        }
+    }
+
+    /** The process-wide loop, created on first use. Thread-safe. */
+    public static IOLoop instance() {
+        IOLoop loop = instance;
+        if (loop == null) {
+            synchronized (INSTANCE_LOCK) {
+                loop = instance;
+                if (loop == null) {
+                    loop = create();
+                    instance = loop;
+                }
+            }
+        }
+        return loop;
+    }
+
+    /**
+     * Makes this loop the process-wide {@link #instance()}.
+     *
+     * @throws IllegalStateException if an instance exists already
+     */
+    public void install() {
+        synchronized (INSTANCE_LOCK) {
+            if (instance != null) {
+                throw new IllegalStateException("an IOLoop instance exists already: " + instance);
+            }
+            instance = this;
+        }
+    }
+
+    /** Forgets the process-wide instance (without closing it). */
+    public static void clearInstance() {
+        synchronized (INSTANCE_LOCK) {
+            instance = null;
+        }
+    }
+
+    /** The loop current on this thread (running here, or set by {@link #makeCurrent()}), else {@link #instance()}. */
+    public static IOLoop current() {
+        return current(true);
+    }
+
+    /** Like {@link #current()}, but with {@code instance == false} returns null when this thread has no loop. */
+    public static IOLoop current(boolean instance) {
+        IOLoop loop = CURRENT.get();
+        return loop != null || !instance ? loop : instance();
+    }
+
+    /** Makes this loop current on the calling thread. */
+    public void makeCurrent() {
+        CURRENT.set(this);
+    }
+
+    /** Makes no loop current on the calling thread. */
+    public static void clearCurrent() {
+        CURRENT.remove();
+    }
+
+    // ---------------------------------------------------------------- handlers
+
+    /**
+     * Calls {@code handler} on the loop thread whenever {@code channel} is ready for {@code events}.
+     * The channel is put in non-blocking mode. READ on a server channel means a connection can be
+     * accepted; WRITE on a connecting channel means the connect finished or failed.
+     * The handler runs under the {@link Context} current now.
+     *
+     * <p>Loop thread, or any thread while the loop is not running.
+     *
+     * @throws IllegalArgumentException if the channel is registered already (the first handler stays),
+     *                                  is closed, or does not support {@code events}
+     * @throws IllegalStateException    from a foreign thread while the loop runs, or on a closed loop
+     */
+    @SuppressWarnings("unchecked")
+    public <C extends SelectableChannel> void addHandler(C channel, Handler<? super C> handler, int events) {
+        Objects.requireNonNull(channel, "channel");
+        Objects.requireNonNull(handler, "handler");
+        checkEvents(events);
+        checkHandlerCall("addHandler");
+        if (!channel.isOpen()) {
+            throw new IllegalArgumentException("cannot add a handler for a closed channel: " + channel);
+        }
+        if (poller.find(channel) != null) {
+            throw new IllegalArgumentException("channel already has a handler: " + channel);
+        }
+        Registration reg = new Registration((Handler<SelectableChannel>) handler, Context.current());
+        try {
+            poller.register(channel, events, reg);
+        } catch (ClosedChannelException e) {
+            throw new IllegalArgumentException("cannot add a handler for a closed channel: " + channel, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot register " + channel, e);
+        }
+        handlerCount++;
+    }
+
+    /**
+     * Changes the events {@code channel} is watched for.
+     *
+     * <p>Loop thread, or any thread while the loop is not running.
+     *
+     * @throws IllegalArgumentException if the channel has no handler (or was closed)
+     */
+    public void updateHandler(SelectableChannel channel, int events) {
+        Objects.requireNonNull(channel, "channel");
+        checkEvents(events);
+        checkHandlerCall("updateHandler");
+        PollKey key = poller.find(channel);
+        if (key == null) {
+            throw new IllegalArgumentException("channel has no handler (never added, removed or closed): " + channel);
+        }
+        poller.modify(key, events);
+    }
+
+    /**
+     * Stops watching {@code channel}; an event of it already polled in this iteration is dropped.
+     * Does nothing if the channel has no handler. Does not close the channel.
+     *
+     * <p>Loop thread, or any thread while the loop is not running.
+     */
+    public void removeHandler(SelectableChannel channel) {
+        Objects.requireNonNull(channel, "channel");
+        checkHandlerCall("removeHandler");
+        PollKey key = poller.find(channel);
+        if (key != null) {
+            poller.deregister(key);
+            handlerCount--;
+        }
+    }
+
+    private static void checkEvents(int events) {
+        if ((events & ~(READ | WRITE | ERROR)) != 0) {
+            throw new IllegalArgumentException("unknown event bits 0x" + Integer.toHexString(events & ~(READ | WRITE | ERROR))
+                    + " in events 0x" + Integer.toHexString(events) + " (use READ, WRITE, ERROR)");
+        }
+    }
+
+    private void checkHandlerCall(String method) {
+        if (closed) {
+            throw new IllegalStateException(method + " on a closed IOLoop");
+        }
+        if (running && loopThread != Thread.currentThread()) {
+            throw new IllegalStateException(method + " called from thread '" + Thread.currentThread().getName()
+                    + "' while the IOLoop runs on '" + loopThread.getName()
+                    + "'; use addCallback to run it on the loop thread");
+        }
+    }
+
+    private record Registration(Handler<SelectableChannel> handler, Context context) {
+    }
+
+    // ---------------------------------------------------------------- running
+
+    /**
+     * Runs the loop on the calling thread until {@link #stop()}. The loop is current on this thread
+     * meanwhile. If {@code stop()} was called before, returns at once without running anything.
+     *
+     * @throws IllegalStateException if the loop is running already (also from one of its own
+     *                               callbacks) or closed
+     */
+    public void start() {
+        synchronized (lifecycle) {
+            if (closed) {
+                throw new IllegalStateException("IOLoop is closed");
+            }
+            if (running) {
+                throw new IllegalStateException("IOLoop is already running");
+            }
+            if (stopRequested) {
+                stopRequested = false;
+                return;
+            }
+            running = true;
+            loopThread = Thread.currentThread();
+        }
+        IOLoop previousLoop = CURRENT.get();
+        CURRENT.set(this);
+        Context previousContext = Context.swap(Context.empty());
+        watch.target(Thread.currentThread());
+        try {
+            loop();
+        } finally {
+            watch.target(null);
+            Context.swap(previousContext);
+            if (previousLoop == null) {
+                CURRENT.remove();
+            } else {
+                CURRENT.set(previousLoop);
+            }
+            CompletableFuture<Void> shutdown;
+            synchronized (lifecycle) {
+                stopRequested = false;
+                sleeping = false;
+                loopThread = null;
+                running = false;
+                shutdown = shutdownFuture;
+            }
+            if (shutdown != null) {
+                closeAndComplete(shutdown);
+            }
+        }
+    }
+
+    /**
+     * Stops the loop: {@link #start()} returns before its next poll. The callbacks and due timeouts of
+     * the current iteration still run; those queued later are kept for the next {@code start()}.
+     * Before {@code start()}, makes the next {@code start()} return at once. Thread-safe.
+     */
+    public void stop() {
+        stopRequested = true;
+        wakeUp();
+    }
+
+    /**
+     * Runs {@code fn} as a callback, runs the loop until the stage it returns completes, and returns
+     * the stage's value (a null stage counts as a null value).
+     *
+     * @throws Exception             what {@code fn} threw, or the stage's failure (unwrapped)
+     * @throws IllegalStateException if the loop is running already, or was stopped before the stage completed
+     */
+    public <T> T runSync(Callable<? extends CompletionStage<? extends T>> fn) throws Exception {
+        return runSync(fn, null);
+    }
+
+    /**
+     * Like {@link #runSync(Callable)}, giving up after {@code timeout} on the loop's clock.
+     *
+     * @throws TimeoutException if the stage did not complete in time; the stage is cancelled if it is a {@link Future}
+     */
+    public <T> T runSync(Callable<? extends CompletionStage<? extends T>> fn, Duration timeout) throws Exception {
+        Objects.requireNonNull(fn, "fn");
+        if (running) {
+            throw new IllegalStateException("IOLoop is already running");
+        }
+        final class Outcome {
+            CompletionStage<? extends T> stage;
+            boolean done;
+            boolean timedOut;
+            T value;
+            Throwable error;
+        }
+        Outcome outcome = new Outcome();
+        addCallback(() -> {
+            CompletionStage<? extends T> stage;
+            try {
+                stage = fn.call();
+            } catch (Throwable t) {
+                stage = CompletableFuture.failedFuture(t);
+            }
+            if (stage == null) {
+                stage = CompletableFuture.completedFuture(null);
+            }
+            outcome.stage = stage;
+            addFuture(stage, (value, error) -> {
+                outcome.done = true;
+                outcome.value = value;
+                outcome.error = error;
+                stop();
+            });
+        });
+        Timeout timer = timeout == null ? null : callLater(timeout, () -> {
+            outcome.timedOut = true;
+            stop();
+        });
+        start();
+        if (timer != null) {
+            timer.cancel();
+        }
+        if (!outcome.done) {
+            if (outcome.timedOut) {
+                if (outcome.stage instanceof Future<?> f) {
+                    f.cancel(true);
+                }
+                throw new TimeoutException("operation timed out after " + timeout);
+            }
+            throw new IllegalStateException("IOLoop stopped before the operation completed");
+        }
+        if (outcome.error == null) {
+            return outcome.value;
+        }
+        if (outcome.error instanceof Exception e) {
+            throw e;
+        }
+        if (outcome.error instanceof Error e) {
+            throw e;
+        }
+        throw new ExecutionException(outcome.error);
+    }
+
+    /** True while {@link #start()} runs. Any thread. */
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** True once {@link #close()} ran. Any thread. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** True on the thread that runs this loop now. Any thread. */
+    public boolean inLoopThread() {
+        return loopThread == Thread.currentThread();
+    }
+
+    /** {@code close(false)}. */
+    @Override
+    public void close() {
+        close(false);
+    }
+
+    /**
+     * Closes the backend and, if {@code closeChannels}, every channel with a handler. Pending timeouts
+     * are cancelled and queued callbacks discarded (logged at DEBUG with their count); later
+     * callbacks and timeouts are rejected with {@link RejectedExecutionException}. Idempotent.
+     * Any thread, once the loop has stopped.
+     *
+     * @throws IllegalStateException if the loop is running
+     */
+    public void close(boolean closeChannels) {
+        synchronized (lifecycle) {
+            if (running) {
+                throw new IllegalStateException("cannot close a running IOLoop; stop it first (or use shutdown())");
+            }
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        List<SelectableChannel> channels = new ArrayList<>();
+        poller.forEach(key -> channels.add(key.channel()));
+        if (closeChannels) {
+            for (SelectableChannel channel : channels) {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
+                }
+            }
+        }
+        try {
+            poller.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
+        }
+        handlerCount = 0;
+        int cancelled = 0;
+        for (ScheduledTimeout t : timers.drain()) {
+            if (t.markCancelled()) {
+                cancelled++;
+            }
+        }
+        pendingTimeouts = 0;
+        int discarded = 0;
+        while (!callbacks.isEmpty()) {
+            TaskQueue.Task task = callbacks.poll();
+            task.runnable = null;
+            if (task.context != null) {
+                discarded++;
+            }
+        }
+        watch.stop();
+        if (virtualClock != null) {
+            virtualClock.detach(this);
+        }
+        synchronized (INSTANCE_LOCK) {
+            if (instance == this) {
+                instance = null;
+            }
+        }
+        if (CURRENT.get() == this) {
+            CURRENT.remove();
+        }
+        if (discarded > 0 || cancelled > 0) {
+            LOG.log(System.Logger.Level.DEBUG, "IOLoop closed: discarded {0} queued callbacks, cancelled {1} pending timeouts",
+                    discarded, cancelled);
+        }
+    }
+
+    /**
+     * Stops the loop and closes it with its channels once {@link #start()} has returned (at once if
+     * it is not running). For shutdown hooks and other threads. Thread-safe.
+     *
+     * @return completes when the loop is closed
+     */
+    public CompletableFuture<Void> shutdown() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (running) {
+                if (shutdownFuture == null) {
+                    shutdownFuture = new CompletableFuture<>();
+                }
+                stop();
+                return shutdownFuture;
+            }
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            closeAndComplete(done);
+            return done;
+        }
+    }
+
+    private void closeAndComplete(CompletableFuture<Void> future) {
+        try {
+            close(true);
+            future.complete(null);
+        } catch (RuntimeException e) {
+            future.completeExceptionally(e);
+        }
+    }
+
+    /**
+     * Starts the loop on a new platform thread named {@code threadName} and returns the thread.
+     *
+     * @throws IllegalStateException if the loop is running or closed
+     */
+    public Thread startInNewThread(String threadName) {
+        Objects.requireNonNull(threadName, "threadName");
+        if (running) {
+            throw new IllegalStateException("IOLoop is already running");
+        }
+        if (closed) {
+            throw new IllegalStateException("IOLoop is closed");
+        }
+        return Thread.ofPlatform().name(threadName).start(this::start);
+    }
+
+    /**
+     * The loop's bookkeeping: exact on the loop thread (or while it is not running), a recent
+     * snapshot elsewhere. A channel closed without {@link #removeHandler} stops counting once the
+     * loop thread asks.
+     */
+    public LoopStats stats() {
+        Thread owner = loopThread;
+        if (!closed && (owner == null || owner == Thread.currentThread())) {
+            int[] live = {0};
+            poller.forEach(key -> live[0]++);
+            handlerCount = live[0];
+        }
+        return new LoopStats(handlerCount, callbacks.size(), pendingTimeouts, iterations);
+    }
+
+    // ---------------------------------------------------------------- callbacks
+
+    /**
+     * Runs {@code callback} on the loop thread in the next iteration, under the {@link Context}
+     * current now. FIFO: a call that happens-before another runs its callback first. Thread-safe;
+     * wakes a sleeping loop.
+     *
+     * @throws RejectedExecutionException if the loop is closed
+     */
+    public void addCallback(Runnable callback) {
+        Objects.requireNonNull(callback, "callback");
+        enqueue(new TaskQueue.Task(callback, Context.current()));
+    }
+
+    /** The same as {@link #addCallback}: the loop as an {@link Executor}. */
+    @Override
+    public void execute(Runnable command) {
+        addCallback(command);
+    }
+
+    /** Like {@link #addCallback}, but runs under {@link Context#empty()}: for fire-and-forget work. */
+    public void spawnCallback(Runnable callback) {
+        Objects.requireNonNull(callback, "callback");
+        enqueue(new TaskQueue.Task(callback, Context.empty()));
+    }
+
+    /**
+     * Runs {@code task} on the loop; the future completes (on the loop thread) with its result or
+     * exception. For other threads that need something done on the loop. Thread-safe.
+     *
+     * @throws RejectedExecutionException if the loop is closed
+     */
+    public <T> CompletableFuture<T> submit(Callable<T> task) {
+        Objects.requireNonNull(task, "task");
+        CompletableFuture<T> future = new CompletableFuture<>();
+        addCallback(() -> {
+            try {
+                future.complete(task.call());
+            } catch (Throwable t) {
+                future.completeExceptionally(t);
+            }
+        });
+        return future;
+    }
+
+    /**
+     * Calls {@code callback} on the loop thread, in a later iteration, once {@code stage} completes
+     * (even if it is complete already), under the {@link Context} current now. A failure arrives
+     * unwrapped from {@link CompletionException}. Thread-safe.
+     */
+    public <T> void addFuture(CompletionStage<T> stage, BiConsumer<? super T, ? super Throwable> callback) {
+        Objects.requireNonNull(stage, "stage");
+        Objects.requireNonNull(callback, "callback");
+        Context context = Context.current();
+        if (closed) {
+            throw new RejectedExecutionException("IOLoop is closed");
+        }
+        stage.whenComplete((value, error) -> {
+            Throwable cause = unwrap(error);
+            try {
+                enqueue(new TaskQueue.Task(() -> callback.accept(value, cause), context));
+            } catch (RejectedExecutionException e) {
+                LOG.log(System.Logger.Level.DEBUG, "addFuture callback dropped: the IOLoop closed first");
+            }
+        });
+    }
+
+    /**
+     * Runs {@code fn} on {@code executor} (null: the default executor, one virtual thread per task);
+     * the returned future completes on the loop thread, or on the executor's thread if the loop has
+     * closed meanwhile. The {@link Context} is not carried to the executor ({@link Context#wrap} opts in).
+     * Thread-safe.
+     */
+    public <T> CompletableFuture<T> runInExecutor(Executor executor, Callable<T> fn) {
+        Objects.requireNonNull(fn, "fn");
+        Executor target = executor != null ? executor : defaultExecutor();
+        CompletableFuture<T> future = new CompletableFuture<>();
+        executorTasks.incrementAndGet();
+        Runnable work = () -> {
+            T value = null;
+            Throwable error = null;
+            try {
+                value = fn.call();
+            } catch (Throwable t) {
+                error = t;
+            }
+            T v = value;
+            Throwable e = error;
+            Runnable complete = () -> {
+                executorTasks.decrementAndGet();
+                if (e == null) {
+                    future.complete(v);
+                } else {
+                    future.completeExceptionally(e);
+                }
+            };
+            try {
+                enqueue(new TaskQueue.Task(complete, null));
+            } catch (RejectedExecutionException closedMeanwhile) {
+                complete.run();
+            }
+        };
+        try {
+            Context.empty().run(() -> target.execute(work));
+        } catch (RejectedExecutionException e) {
+            executorTasks.decrementAndGet();
+            future.completeExceptionally(e);
+        }
+        return future;
+    }
+
+    /** The executor {@link #runInExecutor} uses for a null executor; null restores one virtual thread per task. */
+    public void setDefaultExecutor(Executor executor) {
+        this.defaultExecutor = executor;
+    }
+
+    private Executor defaultExecutor() {
+        Executor e = defaultExecutor;
+        return e != null ? e : command -> Thread.ofVirtual().name("eddy-executor").start(command);
+    }
+
+    private void enqueue(TaskQueue.Task task) {
+        if (closed) {
+            throw new RejectedExecutionException("IOLoop is closed");
+        }
+        callbacks.offer(task);
+        if (loopThread != Thread.currentThread()) {
+            if (closed) {
+                throw new RejectedExecutionException("IOLoop is closed");
+            }
+            wakeUp();
+        }
+    }
+
+    /** Wakes the loop if it is (about to be) blocked in poll; at most one wake-up per sleep. Any thread. */
+    void wakeUp() {
+        if (sleeping && SLEEPING.compareAndSet(this, true, false)) {
+            poller.wakeup();
+        }
+    }
+
+    // ---------------------------------------------------------------- time and timeouts
+
+    /** Now on the loop's clock, in nanoseconds. Thread-safe. */
+    public long time() {
+        return clock.nanoTime();
+    }
+
+    /**
+     * Runs {@code callback} on the loop thread once {@link #time()} reaches {@code deadlineNanos}, under
+     * the {@link Context} current now. A deadline in the past runs in the next iteration. Thread-safe;
+     * wakes a sleeping loop if the new deadline is earlier than the one it sleeps for.
+     *
+     * @throws RejectedExecutionException if the loop is closed
+     */
+    public Timeout callAt(long deadlineNanos, Runnable callback) {
+        Objects.requireNonNull(callback, "callback");
+        if (closed) {
+            throw new RejectedExecutionException("IOLoop is closed");
+        }
+        ScheduledTimeout t = new ScheduledTimeout(this, deadlineNanos, callback, Context.current());
+        if (loopThread == Thread.currentThread()) {
+            timers.add(t);
+            pendingTimeouts++;
+        } else {
+            callbacks.offer(new TaskQueue.Task(() -> {
+                if (t.isPending()) {
+                    timers.add(t);
+                    pendingTimeouts++;
+                }
+            }, null));
+            if (closed) {
+                throw new RejectedExecutionException("IOLoop is closed");
+            }
+            if (sleeping && deadlineNanos < sleepDeadline) {
+                wakeUp();
+            }
+        }
+        return t;
+    }
+
+    /** {@link #callAt} at {@code time() + delay}, saturating at {@link Long#MAX_VALUE} (never due). */
+    public Timeout callLater(Duration delay, Runnable callback) {
+        Objects.requireNonNull(delay, "delay");
+        long now = time();
+        long nanos = VirtualClock.saturatedNanos(delay);
+        long deadline = now + nanos;
+        if (nanos > 0 && deadline < now) {
+            deadline = Long.MAX_VALUE;
+        } else if (nanos < 0 && deadline > now) {
+            deadline = now;
+        }
+        return callAt(deadline, callback);
+    }
+
+    /** The same as {@link #callAt}. */
+    public Timeout addTimeout(long deadlineNanos, Runnable callback) {
+        return callAt(deadlineNanos, callback);
+    }
+
+    /** The same as {@link #callLater}. */
+    public Timeout addTimeout(Duration delay, Runnable callback) {
+        return callLater(delay, callback);
+    }
+
+    /** Cancels {@code timeout}; a no-op if it ran or was cancelled already. Thread-safe. */
+    public void removeTimeout(Timeout timeout) {
+        Objects.requireNonNull(timeout, "timeout").cancel();
+    }
+
+    /** Called once by a timeout that was cancelled while pending. */
+    void timeoutCancelled(ScheduledTimeout t) {
+        t.callback = null;
+        if (loopThread == Thread.currentThread()) {
+            removeCancelled(t);
+        } else if (!closed) {
+            try {
+                callbacks.offer(new TaskQueue.Task(() -> removeCancelled(t), null));
+            } catch (RejectedExecutionException ignored) {
+                // closed meanwhile: the heap is gone anyway
+            }
+        }
+    }
+
+    private void removeCancelled(ScheduledTimeout t) {
+        if (t.index >= 0) {
+            timers.remove(t);
+            pendingTimeouts--;
+        }
+    }
+
+    // ---------------------------------------------------------------- errors and diagnostics
+
+    /**
+     * Logs a WARNING "IOLoop blocked for N ms" with the loop thread's stack, captured while it is still
+     * blocked, whenever one iteration's work (everything but the poll) lasts longer than
+     * {@code threshold} (real time, also on a {@link VirtualClock}). Null or zero disables. Any thread.
+     */
+    public void setBlockingLogThreshold(Duration threshold) {
+        setBlockingThreshold(threshold, stack -> logBlocked(threshold, stack));
+    }
+
+    /**
+     * Like {@link #setBlockingLogThreshold}, with a custom {@code action}; it runs on the watchdog thread
+     * while the loop is blocked. Null or zero disables. Any thread.
+     */
+    public void setBlockingThreshold(Duration threshold, Consumer<StackTraceElement[]> action) {
+        if (threshold != null && !threshold.isZero()) {
+            Objects.requireNonNull(action, "action");
+            if (threshold.isNegative()) {
+                throw new IllegalArgumentException("blocking threshold must be positive: " + threshold);
+            }
+        }
+        watch.configure(threshold, action);
+    }
+
+    private static void logBlocked(Duration threshold, StackTraceElement[] stack) {
+        StringBuilder trace = new StringBuilder();
+        for (StackTraceElement e : stack) {
+            trace.append("\n\tat ").append(e);
+        }
+        LOG.log(System.Logger.Level.WARNING, "IOLoop blocked for more than " + threshold.toMillis() + " ms in" + trace);
+    }
+
+    private static void logException(Throwable t) {
+        LOG.log(System.Logger.Level.ERROR, "Exception in callback", t);
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        while ((error instanceof CompletionException || error instanceof ExecutionException) && error.getCause() != null) {
+            error = error.getCause();
+        }
+        return error;
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    private void loop() {
+        while (true) {
+            iterations++;
+            // (1) the callbacks queued so far, and the timeouts due now
+            TaskQueue.Task lastCallback = callbacks.last();
+            int dueCount = collectDueTimeouts();
+
+            // (2) run those callbacks, first in first out
+            while (!callbacks.takenUpTo(lastCallback)) {
+                TaskQueue.Task task = callbacks.poll();
+                Runnable r = task.runnable;
+                task.runnable = null;
+                run(r, task.context);
+            }
+
+            // (3) run those timeouts, skipping any cancelled meanwhile
+            for (int i = 0; i < dueCount; i++) {
+                ScheduledTimeout t = due[i];
+                due[i] = null;
+                Runnable r = t.callback;
+                if (t.markRan()) {
+                    pendingTimeouts--;
+                    t.callback = null;
+                    run(r, t.context);
+                }
+            }
+
+            // (4) poll
+            long timeout = pollTimeout();
+            boolean jumpIfIdle = false;
+            if (virtualClock != null && timeout != 0) {
+                ScheduledTimeout next = timers.peek();
+                boolean finiteTimer = next != null && next.deadline != Long.MAX_VALUE;
+                jumpIfIdle = finiteTimer && executorTasks.get() == 0;
+                timeout = jumpIfIdle ? 0 : -1;
+            }
+            if (stopRequested) {
+                break;
+            }
+            boolean watched = watch.enabled();
+            if (watched) {
+                watch.idle();
+            }
+            int n = poll(timeout);
+            if (watched) {
+                watch.busy();
+            }
+            if (jumpIfIdle && n == 0 && callbacks.isEmpty()) {
+                virtualClock.advanceTo(timers.peek().deadline);
+            }
+
+            // (5) dispatch the I/O events
+            for (int i = 0; i < n; i++) {
+                PollKey key = ready.key(i);
+                if (key.isLive()) {
+                    Registration reg = (Registration) key.attachment();
+                    runHandler(reg, key.channel(), ready.events(i));
+                }
+            }
+            ready.clear();
+        }
+    }
+
+    private int collectDueTimeouts() {
+        if (timers.isEmpty()) {
+            return 0;
+        }
+        long now = clock.nanoTime();
+        int count = 0;
+        for (ScheduledTimeout t = timers.peek(); t != null && t.deadline <= now; t = timers.peek()) {
+            if (count == due.length) {
+                due = Arrays.copyOf(due, count * 2);
+            }
+            due[count++] = timers.poll();
+        }
+        return count;
+    }
+
+    /** 0 if callbacks are pending, else until the next deadline (at most an hour), else an hour. */
+    private long pollTimeout() {
+        if (!callbacks.isEmpty()) {
+            return 0;
+        }
+        ScheduledTimeout next = timers.peek();
+        if (next == null) {
+            return MAX_POLL_NANOS;
+        }
+        long now = clock.nanoTime();
+        if (next.deadline <= now) {
+            return 0;
+        }
+        long wait = next.deadline - now; // negative only if the subtraction overflowed
+        return wait < 0 || wait > MAX_POLL_NANOS ? MAX_POLL_NANOS : wait;
+    }
+
+    private int poll(long timeout) {
+        try {
+            if (timeout == 0) {
+                return poller.poll(0, ready);
+            }
+            ScheduledTimeout next = timers.peek();
+            sleepDeadline = next == null ? Long.MAX_VALUE : next.deadline;
+            sleeping = true;
+            // Re-check after announcing the sleep: a producer that queued before it saw sleeping == false.
+            if (!callbacks.isEmpty() || stopRequested) {
+                sleeping = false;
+                timeout = 0;
+            }
+            int n = poller.poll(timeout, ready);
+            sleeping = false;
+            return n;
+        } catch (IOException e) {
+            throw new UncheckedIOException("poll failed", e);
+        }
+    }
+
+    private void run(Runnable task, Context context) {
+        if (context == null || context == Context.empty()) {
+            // The loop runs under the empty context: nothing to swap.
+            runInternal(task);
+            return;
+        }
+        Context previous = Context.swap(context);
+        try {
+            task.run();
+        } catch (Throwable t) {
+            report(t, context);
+        } finally {
+            Context.swap(previous);
+        }
+    }
+
+    private void runInternal(Runnable task) {
+        try {
+            task.run();
+        } catch (Throwable t) {
+            report(t, Context.empty());
+        }
+    }
+
+    private void runHandler(Registration reg, SelectableChannel channel, int events) {
+        Context previous = Context.swap(reg.context);
+        try {
+            reg.handler.handle(channel, events);
+        } catch (Throwable t) {
+            report(t, reg.context);
+        } finally {
+            Context.swap(previous);
+        }
+    }
+
+    private void report(Throwable t, Context context) {
+        if (t instanceof VirtualMachineError e) {
+            throw e;
+        }
+        Throwable unhandled = context.handle(t);
+        if (unhandled == null) {
+            return;
+        }
+        try {
+            exceptionHandler.accept(unhandled);
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable handlerFailure) {
+            handlerFailure.addSuppressed(unhandled);
+            LOG.log(System.Logger.Level.ERROR, "IOLoop exception handler failed", handlerFailure);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "IOLoop[" + poller.name() + (running ? ", running on " + loopThread.getName() : "")
+                + (closed ? ", closed" : "") + "]";
+    }
+}
