@@ -88,6 +88,8 @@ public final class IOLoop implements Executor, AutoCloseable {
     private final Clock clock;
     private final VirtualClock virtualClock;
     private final TaskQueue callbacks = new TaskQueue();
+    /** Timeouts scheduled or cancelled on other threads, moved into the heap at the start of each iteration. */
+    private final TaskQueue timerInbox = new TaskQueue();
     private final TimerHeap timers = new TimerHeap();
     private final ReadyEvents ready = new ReadyEvents();
     private final Watchdog.Watch watch = new Watchdog.Watch();
@@ -543,11 +545,11 @@ public final class IOLoop implements Executor, AutoCloseable {
         pendingTimeouts = 0;
         int discarded = 0;
         while (!callbacks.isEmpty()) {
-            TaskQueue.Task task = callbacks.poll();
-            task.runnable = null;
-            if (task.context != null) {
-                discarded++;
-            }
+            callbacks.poll().runnable = null;
+            discarded++;
+        }
+        while (!timerInbox.isEmpty()) {
+            timerInbox.poll().runnable = null;
         }
         watch.stop();
         if (virtualClock != null) {
@@ -796,7 +798,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             timers.add(t);
             pendingTimeouts++;
         } else {
-            callbacks.offer(new TaskQueue.Task(() -> {
+            timerInbox.offer(new TaskQueue.Task(() -> {
                 if (t.isPending()) {
                     timers.add(t);
                     pendingTimeouts++;
@@ -847,11 +849,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (loopThread == Thread.currentThread()) {
             removeCancelled(t);
         } else if (!closed) {
-            try {
-                callbacks.offer(new TaskQueue.Task(() -> removeCancelled(t), null));
-            } catch (RejectedExecutionException ignored) {
-                // closed meanwhile: the heap is gone anyway
-            }
+            timerInbox.offer(new TaskQueue.Task(() -> removeCancelled(t), null));
         }
     }
 
@@ -909,6 +907,9 @@ public final class IOLoop implements Executor, AutoCloseable {
     // ---------------------------------------------------------------- the loop
 
     private void loop() {
+        if (watch.enabled()) {
+            watch.busy();
+        }
         while (true) {
             iterations++;
             // (1) the callbacks queued so far, and the timeouts due now
@@ -955,7 +956,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             if (watched) {
                 watch.busy();
             }
-            if (jumpIfIdle && n == 0 && callbacks.isEmpty()) {
+            if (jumpIfIdle && n == 0 && callbacks.isEmpty() && timerInbox.isEmpty()) {
                 virtualClock.advanceTo(timers.peek().deadline);
             }
 
@@ -972,6 +973,12 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     private int collectDueTimeouts() {
+        while (!timerInbox.isEmpty()) {
+            TaskQueue.Task task = timerInbox.poll();
+            Runnable r = task.runnable;
+            task.runnable = null;
+            r.run();
+        }
         if (timers.isEmpty()) {
             return 0;
         }
@@ -988,7 +995,7 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /** 0 if callbacks are pending, else until the next deadline (at most an hour), else an hour. */
     private long pollTimeout() {
-        if (!callbacks.isEmpty()) {
+        if (!callbacks.isEmpty() || !timerInbox.isEmpty()) {
             return 0;
         }
         ScheduledTimeout next = timers.peek();
@@ -1012,7 +1019,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             sleepDeadline = next == null ? Long.MAX_VALUE : next.deadline;
             sleeping = true;
             // Re-check after announcing the sleep: a producer that queued before it saw sleeping == false.
-            if (!callbacks.isEmpty() || stopRequested) {
+            if (!callbacks.isEmpty() || !timerInbox.isEmpty() || stopRequested) {
                 sleeping = false;
                 timeout = 0;
             }
