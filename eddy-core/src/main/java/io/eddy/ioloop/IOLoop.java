@@ -868,7 +868,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      * {@code threshold} (real time, also on a {@link VirtualClock}). Null or zero disables. Any thread.
      */
     public void setBlockingLogThreshold(Duration threshold) {
-        setBlockingThreshold(threshold, stack -> logBlocked(threshold, stack));
+        configureWatch(threshold, IOLoop::logBlocked);
     }
 
     /**
@@ -878,19 +878,23 @@ public final class IOLoop implements Executor, AutoCloseable {
     public void setBlockingThreshold(Duration threshold, Consumer<StackTraceElement[]> action) {
         if (threshold != null && !threshold.isZero()) {
             Objects.requireNonNull(action, "action");
-            if (threshold.isNegative()) {
-                throw new IllegalArgumentException("blocking threshold must be positive: " + threshold);
-            }
+        }
+        configureWatch(threshold, action == null ? null : (nanos, stack) -> action.accept(stack));
+    }
+
+    private void configureWatch(Duration threshold, Watchdog.Action action) {
+        if (threshold != null && threshold.isNegative()) {
+            throw new IllegalArgumentException("blocking threshold must be positive: " + threshold);
         }
         watch.configure(threshold, action);
     }
 
-    private static void logBlocked(Duration threshold, StackTraceElement[] stack) {
-        StringBuilder trace = new StringBuilder();
+    private static void logBlocked(long blockedNanos, StackTraceElement[] stack) {
+        StringBuilder message = new StringBuilder("IOLoop blocked for ").append(blockedNanos / 1_000_000).append(" ms");
         for (StackTraceElement e : stack) {
-            trace.append("\n\tat ").append(e);
+            message.append("\n\tat ").append(e);
         }
-        LOG.log(System.Logger.Level.WARNING, "IOLoop blocked for more than " + threshold.toMillis() + " ms in" + trace);
+        LOG.log(System.Logger.Level.WARNING, message.toString());
     }
 
     private static void logException(Throwable t) {

@@ -111,12 +111,45 @@ class IOLoopErrorTest {
     }
 
     @Test
-    void theBlockingLogThresholdLogsAndCanBeDisabled() throws Exception {
-        try (IOLoop loop = IOLoop.builder().blockingLogThreshold(Duration.ofSeconds(5)).build()) {
-            assertEquals("ok", loop.runSync(() -> CompletableFuture.completedFuture("ok")));
+    void theBlockingLogThresholdLogsAWarningWithTheBlockedStack() throws Exception {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger("io.eddy.ioloop");
+        List<java.util.logging.LogRecord> records = new ArrayList<>();
+        CountDownLatch logged = new CountDownLatch(1);
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getMessage().startsWith("IOLoop blocked for ")) {
+                    synchronized (records) {
+                        records.add(r);
+                    }
+                    logged.countDown();
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(capture);
+        try (IOLoop loop = IOLoop.builder().blockingLogThreshold(Duration.ofMillis(50)).build()) {
+            loop.runSync(() -> {
+                blockUntil(logged);
+                return null;
+            });
+            synchronized (records) {
+                java.util.logging.LogRecord r = records.get(0);
+                assertEquals(java.util.logging.Level.WARNING, r.getLevel());
+                assertTrue(r.getMessage().matches("(?s)IOLoop blocked for \\d+ ms\n.*blockUntil.*"), r.getMessage());
+            }
             loop.setBlockingLogThreshold(null);
             loop.setBlockingLogThreshold(Duration.ZERO);
             assertThrows(IllegalArgumentException.class, () -> loop.setBlockingLogThreshold(Duration.ofMillis(-1)));
+        } finally {
+            logger.removeHandler(capture);
         }
     }
 

@@ -3,7 +3,6 @@ package io.eddy.ioloop.internal;
 import java.time.Duration;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Consumer;
 
 /**
  * One daemon thread that watches every loop with a blocking threshold. A loop marks the start and
@@ -19,16 +18,22 @@ public final class Watchdog {
     private Watchdog() {
     }
 
+    /** What to do with a blocked loop: runs on the watchdog thread while the loop is still blocked. */
+    @FunctionalInterface
+    public interface Action {
+        void blocked(long blockedNanos, StackTraceElement[] stack);
+    }
+
     /** A loop's watch. {@link #busy()} and {@link #idle()} are for the loop thread; the rest for any thread. */
     public static final class Watch {
         private volatile Thread target;
         private volatile long thresholdNanos;
-        private volatile Consumer<StackTraceElement[]> action;
+        private volatile Action action;
         private volatile long busySince;
         private long reportedFor;
 
         /** Sets the threshold and action; a null or non-positive threshold stops watching. */
-        public void configure(Duration threshold, Consumer<StackTraceElement[]> action) {
+        public void configure(Duration threshold, Action action) {
             if (threshold == null || threshold.isZero() || threshold.isNegative()) {
                 this.thresholdNanos = 0;
                 WATCHES.remove(this);
@@ -88,7 +93,7 @@ public final class Watchdog {
             StackTraceElement[] stack = t.getStackTrace();
             if (busySince == since) {
                 try {
-                    action.accept(stack);
+                    action.blocked(blocked, stack);
                 } catch (RuntimeException | LinkageError e) {
                     System.getLogger("io.eddy.ioloop").log(System.Logger.Level.ERROR, "blocking-threshold action failed", e);
                 }
