@@ -1022,8 +1022,10 @@ public final class IOLoop implements Executor, AutoCloseable {
             ScheduledTimeout next = timers.peek();
             sleepDeadline = next == null ? Long.MAX_VALUE : next.deadline;
             sleeping = true;
-            // Re-check after announcing the sleep: a producer that queued before it saw sleeping == false.
-            if (!callbacks.isEmpty() || !timerInbox.isEmpty() || stopRequested) {
+            // Re-check after announcing the sleep: a producer (or a VirtualClock.advance) that came
+            // before it saw sleeping == false and did not wake us.
+            if (!callbacks.isEmpty() || !timerInbox.isEmpty() || stopRequested
+                    || virtualClock != null && next != null && next.deadline <= clock.nanoTime()) {
                 sleeping = false;
                 timeout = 0;
             }
