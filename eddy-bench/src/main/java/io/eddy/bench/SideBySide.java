@@ -20,8 +20,8 @@ import java.util.TreeMap;
  * java -cp eddy-bench/target/benchmarks.jar io.eddy.bench.SideBySide LoopBenchmark -f 1 -rf json -rff results/loop-bench.json
  * }</pre>
  *
- * With no benchmark pattern it runs {@link LoopBenchmark}. Everything else is JMH's own
- * ({@code -h} lists the options).
+ * With no benchmark pattern it runs {@link LoopBenchmark}. The options are JMH's own ({@code -h}
+ * lists them); each may be given once, and the annotations on the benchmarks supply the defaults.
  */
 public final class SideBySide {
 
@@ -33,8 +33,9 @@ public final class SideBySide {
 
     public static void main(String[] args) throws Exception {
         CommandLineOptions cmd = new CommandLineOptions(args);
-        if (cmd.shouldHelp()) {
-            cmd.showHelp();
+        if (cmd.shouldHelp() || cmd.shouldList() || cmd.shouldListWithParams() || cmd.shouldListProfilers()
+                || cmd.shouldListResultFormats()) {
+            org.openjdk.jmh.Main.main(args); // nothing to run: JMH answers
             return;
         }
         OptionsBuilder builder = new OptionsBuilder();
@@ -43,12 +44,7 @@ public final class SideBySide {
             builder.include(LoopBenchmark.class.getSimpleName());
         }
         Options options = builder.build();
-        Runner runner = new Runner(options);
-        if (cmd.shouldList()) {
-            runner.list();
-            return;
-        }
-        Collection<RunResult> results = runner.run();
+        Collection<RunResult> results = new Runner(options).run();
         System.out.println();
         System.out.print(table(results));
     }
