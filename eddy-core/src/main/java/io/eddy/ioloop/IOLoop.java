@@ -545,11 +545,11 @@ public final class IOLoop implements Executor, AutoCloseable {
         pendingTimeouts = 0;
         int discarded = 0;
         while (!callbacks.isEmpty()) {
-            callbacks.poll().runnable = null;
+            callbacks.take();
             discarded++;
         }
         while (!timerInbox.isEmpty()) {
-            timerInbox.poll().runnable = null;
+            timerInbox.take();
         }
         watch.stop();
         if (virtualClock != null) {
@@ -644,7 +644,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void addCallback(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        enqueue(new TaskQueue.Task(callback, Context.current()));
+        enqueue(callback, Context.current());
     }
 
     /** The same as {@link #addCallback}: the loop as an {@link Executor}. */
@@ -656,7 +656,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** Like {@link #addCallback}, but runs under {@link Context#empty()}: for fire-and-forget work. */
     public void spawnCallback(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        enqueue(new TaskQueue.Task(callback, Context.empty()));
+        enqueue(callback, Context.empty());
     }
 
     /**
@@ -693,7 +693,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         stage.whenComplete((value, error) -> {
             Throwable cause = unwrap(error);
             try {
-                enqueue(new TaskQueue.Task(() -> callback.accept(value, cause), context));
+                enqueue(() -> callback.accept(value, cause), context);
             } catch (RejectedExecutionException e) {
                 LOG.log(System.Logger.Level.DEBUG, "addFuture callback dropped: the IOLoop closed first");
             }
@@ -730,7 +730,7 @@ public final class IOLoop implements Executor, AutoCloseable {
                 }
             };
             try {
-                enqueue(new TaskQueue.Task(complete, null));
+                enqueue(complete, null);
             } catch (RejectedExecutionException closedMeanwhile) {
                 complete.run();
             }
@@ -754,11 +754,11 @@ public final class IOLoop implements Executor, AutoCloseable {
         return e != null ? e : command -> Thread.ofVirtual().name("eddy-executor").start(command);
     }
 
-    private void enqueue(TaskQueue.Task task) {
+    private void enqueue(Runnable task, Context context) {
         if (closed) {
             throw new RejectedExecutionException("IOLoop is closed");
         }
-        callbacks.offer(task);
+        callbacks.offer(task, context);
         if (loopThread != Thread.currentThread()) {
             if (closed) {
                 throw new RejectedExecutionException("IOLoop is closed");
@@ -798,12 +798,12 @@ public final class IOLoop implements Executor, AutoCloseable {
             timers.add(t);
             pendingTimeouts++;
         } else {
-            timerInbox.offer(new TaskQueue.Task(() -> {
+            timerInbox.offer(() -> {
                 if (t.isPending()) {
                     timers.add(t);
                     pendingTimeouts++;
                 }
-            }, null));
+            }, null);
             if (closed) {
                 throw new RejectedExecutionException("IOLoop is closed");
             }
@@ -849,7 +849,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (loopThread == Thread.currentThread()) {
             removeCancelled(t);
         } else if (!closed) {
-            timerInbox.offer(new TaskQueue.Task(() -> removeCancelled(t), null));
+            timerInbox.offer(() -> removeCancelled(t), null);
         }
     }
 
@@ -917,15 +917,13 @@ public final class IOLoop implements Executor, AutoCloseable {
         while (true) {
             iterations++;
             // (1) the callbacks queued so far, and the timeouts due now
-            TaskQueue.Task lastCallback = callbacks.last();
+            long lastCallback = callbacks.last();
             int dueCount = collectDueTimeouts();
 
             // (2) run those callbacks, first in first out
             while (!callbacks.takenUpTo(lastCallback)) {
-                TaskQueue.Task task = callbacks.poll();
-                Runnable r = task.runnable;
-                task.runnable = null;
-                run(r, task.context);
+                Runnable task = callbacks.take();
+                run(task, callbacks.takenContext());
             }
 
             // (3) run those timeouts, skipping any cancelled meanwhile
@@ -978,10 +976,7 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     private int collectDueTimeouts() {
         while (!timerInbox.isEmpty()) {
-            TaskQueue.Task task = timerInbox.poll();
-            Runnable r = task.runnable;
-            task.runnable = null;
-            r.run();
+            timerInbox.take().run();
         }
         if (timers.isEmpty()) {
             return 0;

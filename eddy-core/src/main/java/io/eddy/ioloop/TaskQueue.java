@@ -4,96 +4,150 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * The loop's callback queue: lock-free, many producers, one consumer (the loop's owner thread).
+ * The loop's callback queue: lock-free, many producers, one consumer (the loop's owner thread), and
+ * no allocation per task.
  *
- * <p>A linked list whose producers swing {@code tail} with one CAS. Each node carries a sequence
- * number one above its predecessor's, so the number of queued tasks is a subtraction, and the
- * consumer can take exactly the tasks queued before a given moment ({@link #last()}).
- * FIFO follows the order of the successful CASes, so one offer that happens-before another is
- * taken first.
+ * <p>Tasks are numbered in the order producers claim them (one CAS on {@code producerIndex}), so FIFO
+ * holds across threads: an offer that happens-before another claims a lower number. Task {@code i}
+ * lives in slot {@code i - base} of a chunk of {@value #CHUNK} slots; a producer that finds its chunk
+ * full links the next one. Numbering also gives the consumer a snapshot ({@link #last()}: take every
+ * task numbered below it) and a size (a subtraction).
  */
 final class TaskQueue {
 
-    static final class Task {
-        Runnable runnable;
-        /** The context to run under; null for the loop's own internal tasks. */
-        Context context;
-        long seq;
-        volatile Task next;
+    private static final int CHUNK = 1024;
 
-        Task(Runnable runnable, Context context) {
-            this.runnable = runnable;
-            this.context = context;
+    /** Slots of {@value #CHUNK} tasks: {@code slots[2k]} the context, {@code slots[2k+1]} the task (published last). */
+    private static final class Chunk {
+        final long base;
+        final Object[] slots = new Object[2 * CHUNK];
+        volatile Chunk next;
+
+        Chunk(long base) {
+            this.base = base;
         }
     }
 
-    private static final VarHandle TAIL;
+    private static final VarHandle PRODUCER_INDEX;
+    private static final VarHandle PRODUCER_CHUNK;
+    private static final VarHandle CONSUMER_INDEX;
     private static final VarHandle NEXT;
+    private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Object[].class);
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            TAIL = lookup.findVarHandle(TaskQueue.class, "tail", Task.class);
-            NEXT = lookup.findVarHandle(Task.class, "next", Task.class);
+            PRODUCER_INDEX = lookup.findVarHandle(TaskQueue.class, "producerIndex", long.class);
+            PRODUCER_CHUNK = lookup.findVarHandle(TaskQueue.class, "producerChunk", Chunk.class);
+            CONSUMER_INDEX = lookup.findVarHandle(TaskQueue.class, "consumerIndex", long.class);
+            NEXT = lookup.findVarHandle(Chunk.class, "next", Chunk.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /** The last task taken (a consumed stub); only the consumer moves it. */
-    private Task head;
-    @SuppressWarnings("unused") // through TAIL
-    private volatile Task tail;
+    /** The number the next task will get. */
+    @SuppressWarnings("unused") // through PRODUCER_INDEX
+    private volatile long producerIndex;
+    /** The chunk holding {@code producerIndex}, or the one before it while a producer links the next. */
+    @SuppressWarnings("unused") // through PRODUCER_CHUNK
+    private volatile Chunk producerChunk;
+    /** The number of the next task to take; written only by the consumer. */
+    @SuppressWarnings("unused") // through CONSUMER_INDEX
+    private volatile long consumerIndex;
+    private Chunk consumerChunk;
+    private Context takenContext;
 
     TaskQueue() {
-        head = new Task(null, null);
-        tail = head;
+        Chunk first = new Chunk(0);
+        producerChunk = first;
+        consumerChunk = first;
     }
 
-    /** Any thread. */
-    void offer(Task task) {
+    /** Queues {@code task} to run under {@code context} (null: the loop's own internal task). Any thread. */
+    void offer(Runnable task, Context context) {
         while (true) {
-            Task last = tail;
-            task.seq = last.seq + 1;
-            if (TAIL.compareAndSet(this, last, task)) {
-                NEXT.setRelease(last, task);
-                return;
+            // Chunk first, then index: the chunk only moves on after the index reached its end.
+            Chunk chunk = producerChunk;
+            long index = producerIndex;
+            long offset = index - chunk.base;
+            if (offset < CHUNK) {
+                if (PRODUCER_INDEX.compareAndSet(this, index, index + 1)) {
+                    int slot = (int) offset << 1;
+                    chunk.slots[slot] = context;
+                    SLOT.setRelease(chunk.slots, slot + 1, task);
+                    return;
+                }
+            } else {
+                Chunk next = chunk.next;
+                if (next == null) {
+                    Chunk fresh = new Chunk(chunk.base + CHUNK);
+                    next = NEXT.compareAndSet(chunk, null, fresh) ? fresh : chunk.next;
+                }
+                PRODUCER_CHUNK.compareAndSet(this, chunk, next);
             }
         }
     }
 
-    /** The newest task queued so far; {@link #poll(Task)} up to it takes a snapshot. Any thread. */
-    Task last() {
-        return tail;
+    /** The number of the next task to be queued: taking every task below it takes a snapshot. Any thread. */
+    long last() {
+        return producerIndex;
     }
 
-    /** Whether the consumer has taken {@code last} (or everything before it). Consumer only. */
-    boolean takenUpTo(Task last) {
-        return head.seq >= last.seq;
+    /** Whether every task numbered below {@code last} was taken. Consumer only. */
+    boolean takenUpTo(long last) {
+        return consumerIndex >= last;
     }
 
-    /** Takes the next task. The caller has checked that one was queued. Consumer only. */
-    Task poll() {
-        Task h = head;
-        Task next = (Task) NEXT.getAcquire(h);
-        while (next == null) {
-            // A producer won the CAS but has not linked its node yet: it is a few instructions away.
-            Thread.onSpinWait();
-            next = (Task) NEXT.getAcquire(h);
+    /**
+     * Takes the next task; its context is then {@link #takenContext()}. The caller has checked that one
+     * was queued. Consumer only.
+     */
+    Runnable take() {
+        long index = consumerIndex;
+        Chunk chunk = consumerChunk;
+        int offset = (int) (index - chunk.base);
+        if (offset == CHUNK) {
+            chunk = awaitNext(chunk);
+            consumerChunk = chunk;
+            offset = 0;
         }
-        head = next;
-        NEXT.set(h, null); // plain store: h is garbage now, and this helps the collector
+        int slot = offset << 1;
+        Object task = SLOT.getAcquire(chunk.slots, slot + 1);
+        while (task == null) {
+            // Its producer claimed the number but has not stored the task yet: a few instructions away.
+            Thread.onSpinWait();
+            task = SLOT.getAcquire(chunk.slots, slot + 1);
+        }
+        takenContext = (Context) chunk.slots[slot];
+        chunk.slots[slot] = null;
+        chunk.slots[slot + 1] = null;
+        CONSUMER_INDEX.setRelease(this, index + 1);
+        return (Runnable) task;
+    }
+
+    private static Chunk awaitNext(Chunk chunk) {
+        Chunk next = chunk.next;
+        while (next == null) {
+            Thread.onSpinWait();
+            next = chunk.next;
+        }
         return next;
+    }
+
+    /** The context of the task {@link #take()} returned last. Consumer only. */
+    Context takenContext() {
+        return takenContext;
     }
 
     /** True when nothing is queued. Any thread (a snapshot elsewhere than the consumer). */
     boolean isEmpty() {
-        return tail == head;
+        return producerIndex == consumerIndex;
     }
 
     /** The number of queued tasks. Any thread (a snapshot elsewhere than the consumer). */
     int size() {
-        long n = tail.seq - head.seq;
+        long n = producerIndex - consumerIndex;
         return n <= 0 ? 0 : (int) Math.min(n, Integer.MAX_VALUE);
     }
 }
