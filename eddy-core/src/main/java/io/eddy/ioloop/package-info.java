@@ -9,9 +9,9 @@
  *
  * <p>How it is built, for readers of the source:
  * <ul>
- *   <li>Callbacks go through one lock-free queue ({@code TaskQueue}): producers swing its tail with one
- *       CAS, so FIFO holds across threads, and each iteration takes exactly the callbacks queued before
- *       it began.</li>
+ *   <li>Callbacks go through one lock-free queue ({@code TaskQueue}) of array chunks: a producer claims
+ *       a number with one CAS and stores the task in its slot, so FIFO holds across threads, nothing is
+ *       allocated per callback, and each iteration takes exactly the callbacks numbered before it began.</li>
  *   <li>Timeouts live in a binary heap ({@code TimerHeap}) whose entries know their index, so cancel is
  *       O(log n) and frees the entry at once. Timeouts scheduled or cancelled on other threads pass
  *       through a second queue that the loop moves into the heap at the start of each iteration.</li>
