@@ -437,6 +437,8 @@ public final class IOLoop implements Executor, AutoCloseable {
             CompletionStage<? extends T> stage;
             try {
                 stage = fn.call();
+            } catch (VirtualMachineError e) {
+                throw e;
             } catch (Throwable t) {
                 stage = CompletableFuture.failedFuture(t);
             }
