@@ -1,0 +1,103 @@
+package io.eddy.cli;
+
+import io.eddy.ioloop.IOLoop;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.UnknownHostException;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code eddy echo}: an echo server until SIGINT or SIGTERM, which stop it cleanly (exit code 0).
+ *
+ * <p>{@link #call} runs the loop on the calling thread; the signal handlers run on the JVM's signal
+ * threads and only call {@link IOLoop#stop()}.
+ */
+@Command(name = "echo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Runs an echo server: every byte a client sends comes back to it.",
+                "The first line is 'listening on HOST:PORT'. SIGINT or SIGTERM stop it (exit code 0)."})
+final class EchoCommand implements Callable<Integer> {
+
+    private static final int EXIT_OK = 0;
+    private static final int EXIT_FAILED = 1;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "HOST",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    private String host;
+
+    @Option(names = "--port", defaultValue = "10000", paramLabel = "PORT",
+            description = "Port to listen on, 0 for any free port (default: ${DEFAULT-VALUE}).")
+    private int port;
+
+    // Read by nothing yet: until the IOStream server exists, the raw server is also the default.
+    @Option(names = "--raw",
+            description = "The reference demo's server: raw addHandler, a message queue per connection"
+                    + " (for now also the default).")
+    private boolean raw;
+
+    @Option(names = "--quiet", description = "Print only the 'listening on' line.")
+    private boolean quiet;
+
+    EchoCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (port < 0 || port > 0xFFFF) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--port': " + port + " is not in 0..65535");
+        }
+        IOLoop loop = IOLoop.create();
+        RawEchoServer server;
+        try {
+            server = RawEchoServer.bind(loop, host, port, quiet ? null : out);
+        } catch (IOException e) {
+            loop.close();
+            err.println("eddy: cannot listen on " + host + ":" + port + ": " + describe(e));
+            return EXIT_FAILED;
+        }
+        out.println("listening on " + RawEchoServer.format(server.address()));
+        out.flush();
+
+        // A shutdown hook would run only as the JVM dies, with exit code 143 for SIGTERM; a signal
+        // handler lets this thread leave start() and return 0. A signal that arrives before start()
+        // makes start() return at once.
+        SignalHandler stop = signal -> loop.stop();
+        SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
+        SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
+        try {
+            loop.start();
+        } finally {
+            Signal.handle(new Signal("INT"), previousInt);
+            Signal.handle(new Signal("TERM"), previousTerm);
+        }
+        server.close();
+        loop.close(true);
+        return EXIT_OK;
+    }
+
+    /** "address already in use", "unknown host", ...: the reason, in the style of the rest of the line. */
+    private static String describe(IOException e) {
+        if (e instanceof UnknownHostException) {
+            return "unknown host";
+        }
+        String message = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        return message.substring(0, 1).toLowerCase(Locale.ROOT) + message.substring(1);
+    }
+}

@@ -1,0 +1,151 @@
+package io.eddy.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/** {@code java -jar eddy.jar echo ...} as its own process, as a user runs it. */
+final class EchoProcessIT {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
+    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
+
+    /** A running eddy process; closing it kills it if it is still alive. */
+    private static final class Eddy implements AutoCloseable {
+        final Process process;
+        final Lines stdout = new Lines();
+        final StringBuffer stderr = new StringBuffer();
+        private final List<Thread> readers = new ArrayList<>();
+
+        Eddy(String... args) throws IOException {
+            String jar = System.getProperty("eddy.jar");
+            assertNotNull(jar, "system property eddy.jar (set by failsafe)");
+            List<String> command = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar));
+            command.addAll(List.of(args));
+            process = new ProcessBuilder(command).start();
+            readers.add(pump(process.getInputStream(), stdout::add));
+            readers.add(pump(process.getErrorStream(), line -> stderr.append(line).append('\n')));
+        }
+
+        private static Thread pump(InputStream stream, Consumer<String> sink) {
+            return Thread.ofVirtual().start(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
+                    for (String line = in.readLine(); line != null; line = in.readLine()) {
+                        sink.accept(line);
+                    }
+                } catch (IOException closed) {
+                    // the process is gone
+                }
+            });
+        }
+
+        /** Reads the first line, which must be "listening on 127.0.0.1:PORT", and returns the address. */
+        InetSocketAddress awaitListening() throws InterruptedException {
+            String line = stdout.next(TIMEOUT);
+            Matcher m = LISTENING.matcher(line);
+            assertTrue(m.matches(), "first line: " + line + "; stderr: " + stderr);
+            return new InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1)));
+        }
+
+        /** Sends {@code signal}, waits for the exit and for all the output, and returns the exit code. */
+        int stopWith(String signal) throws Exception {
+            if (signal.equals("TERM")) {
+                process.destroy(); // SIGTERM on Linux
+            } else {
+                Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).start();
+                assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal);
+            }
+            assertTrue(process.waitFor(10, TimeUnit.SECONDS), "still running 10 s after SIG" + signal);
+            for (Thread reader : readers) {
+                reader.join(TIMEOUT);
+            }
+            return process.exitValue();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            if (process.isAlive()) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void echoesTwentyConcurrentClientsByteForByteThenExitsZeroOnSigterm() throws Exception {
+        try (Eddy eddy = new Eddy("echo", "--raw", "--port", "0", "--quiet")) {
+            InetSocketAddress address = eddy.awaitListening();
+
+            EchoLoad.run(address, 20, 1000);
+
+            assertEquals(0, eddy.stopWith("TERM"), "exit code; stderr: " + eddy.stderr);
+            assertEquals(List.of(), eddy.stdout.drain(), "--quiet prints only the listening line");
+            assertEquals("", eddy.stderr.toString());
+        }
+    }
+
+    @Test
+    void withoutQuietPrintsConnectionReceivedAndClosingLines() throws Exception {
+        // Plain 'eddy echo' runs the raw server too, until the IOStream version exists.
+        try (Eddy eddy = new Eddy("echo", "--port", "0")) {
+            InetSocketAddress address = eddy.awaitListening();
+            String client;
+            try (Socket socket = new Socket()) {
+                socket.connect(address, 10_000);
+                socket.setSoTimeout(10_000);
+                client = "127.0.0.1:" + socket.getLocalPort();
+                byte[] hello = "hello\n".getBytes(StandardCharsets.US_ASCII);
+                OutputStream out = socket.getOutputStream();
+                out.write(hello);
+                assertArrayEquals(hello, socket.getInputStream().readNBytes(hello.length));
+            }
+
+            eddy.stdout.await("connection " + client, TIMEOUT);
+            eddy.stdout.await("received \"hello\\n\" from " + client, TIMEOUT);
+            eddy.stdout.await("closing " + client, TIMEOUT);
+            assertEquals(0, eddy.stopWith("TERM"), "exit code; stderr: " + eddy.stderr);
+        }
+    }
+
+    @Test
+    void exitsZeroOnSigint() throws Exception {
+        // A process started with SIGINT ignored (e.g. in the background by a shell) keeps it ignored.
+        assumeFalse(sigintIgnored(), "SIGINT is ignored in this process, and so in its children");
+        try (Eddy eddy = new Eddy("echo", "--port", "0", "--quiet")) {
+            eddy.awaitListening();
+            assertEquals(0, eddy.stopWith("INT"), "exit code; stderr: " + eddy.stderr);
+        }
+    }
+
+    /** Whether SIGINT (signal 2) is in this process's ignored set, from /proc/self/status. */
+    private static boolean sigintIgnored() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("SigIgn:")) {
+                return (Long.parseLong(line.substring(7).strip(), 16) & (1L << (2 - 1))) != 0;
+            }
+        }
+        return false;
+    }
+}
