@@ -352,6 +352,11 @@ public final class IOLoop implements Executor, AutoCloseable {
      *                               callbacks) or closed
      */
     public void start() {
+        start(null);
+    }
+
+    /** {@link #start()}, calling {@code whenRunning} (if not null) once the loop counts as running. */
+    private void start(Runnable whenRunning) {
         synchronized (lifecycle) {
             if (closed) {
                 throw new IllegalStateException("IOLoop is closed");
@@ -361,10 +366,16 @@ public final class IOLoop implements Executor, AutoCloseable {
             }
             if (stopRequested) {
                 stopRequested = false;
+                if (whenRunning != null) {
+                    whenRunning.run();
+                }
                 return;
             }
             running = true;
             loopThread = Thread.currentThread();
+        }
+        if (whenRunning != null) {
+            whenRunning.run();
         }
         IOLoop previousLoop = CURRENT.get();
         CURRENT.set(this);
@@ -605,19 +616,30 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     /**
-     * Starts the loop on a new platform thread named {@code threadName} and returns the thread.
+     * Starts the loop on a new platform thread named {@code threadName} and returns the thread once the
+     * loop runs there (so a {@link #shutdown()} right after stops it rather than racing its start).
      *
      * @throws IllegalStateException if the loop is running or closed
      */
     public Thread startInNewThread(String threadName) {
         Objects.requireNonNull(threadName, "threadName");
-        if (running) {
-            throw new IllegalStateException("IOLoop is already running");
+        CompletableFuture<Void> started = new CompletableFuture<>();
+        Thread thread = Thread.ofPlatform().name(threadName).start(() -> {
+            try {
+                start(() -> started.complete(null));
+            } catch (RuntimeException | Error e) {
+                if (!started.completeExceptionally(e)) {
+                    throw e;
+                }
+            }
+        });
+        try {
+            started.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof IllegalStateException ise
+                    ? new IllegalStateException(ise.getMessage(), ise) : e;
         }
-        if (closed) {
-            throw new IllegalStateException("IOLoop is closed");
-        }
-        return Thread.ofPlatform().name(threadName).start(this::start);
+        return thread;
     }
 
     /**

@@ -238,6 +238,27 @@ class IOLoopRunTest {
     }
 
     @Test
+    void startInNewThreadReturnsOnceTheLoopRunsSoAShutdownRightAfterStopsIt() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            try (IOLoop fresh = IOLoop.create()) {
+                Thread thread = fresh.startInNewThread("fresh-" + i);
+                assertTrue(fresh.isRunning());
+                fresh.shutdown().get(5, TimeUnit.SECONDS);
+                thread.join(5000);
+                assertFalse(thread.isAlive());
+                assertTrue(fresh.isClosed());
+            }
+        }
+    }
+
+    @Test
+    void startInNewThreadOfAClosedLoopFailsInTheCaller() {
+        loop.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> loop.startInNewThread("closed"));
+        assertEquals("IOLoop is closed", e.getMessage());
+    }
+
+    @Test
     void shutdownOfALoopThatIsNotRunningClosesItAtOnce() {
         CompletableFuture<Void> done = loop.shutdown();
         assertTrue(done.isDone());
