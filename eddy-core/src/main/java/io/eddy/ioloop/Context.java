@@ -53,7 +53,13 @@ public final class Context {
     @SuppressWarnings("unchecked")
     private static final Predicate<? super Throwable>[] NO_HANDLERS = new Predicate[0];
     private static final Context EMPTY = new Context(NO_VALUES, NO_HANDLERS);
-    private static final ThreadLocal<Context> CURRENT = ThreadLocal.withInitial(() -> EMPTY);
+    /** Each thread's current context, in a cell the loop keeps a reference to (no lookup per task). */
+    private static final ThreadLocal<Cell> CURRENT = ThreadLocal.withInitial(Cell::new);
+
+    /** A thread's current context. Only its own thread touches it. */
+    static final class Cell {
+        Context value = EMPTY;
+    }
 
     /** Alternating keys and values. */
     private final Object[] values;
@@ -67,7 +73,7 @@ public final class Context {
 
     /** The context of the running task, or of the enclosing {@link #run}; {@link #empty()} elsewhere. */
     public static Context current() {
-        return CURRENT.get();
+        return CURRENT.get().value;
     }
 
     /** The context with no values and no exception handlers. */
@@ -133,22 +139,26 @@ public final class Context {
     /** Runs {@code r} with this context current on this thread, and restores the previous one after. */
     public void run(Runnable r) {
         Objects.requireNonNull(r, "r");
-        Context previous = swap(this);
+        Cell cell = CURRENT.get();
+        Context previous = cell.value;
+        cell.value = this;
         try {
             r.run();
         } finally {
-            CURRENT.set(previous);
+            cell.value = previous;
         }
     }
 
     /** Calls {@code c} with this context current on this thread, and restores the previous one after. */
     public <T> T call(Callable<T> c) throws Exception {
         Objects.requireNonNull(c, "c");
-        Context previous = swap(this);
+        Cell cell = CURRENT.get();
+        Context previous = cell.value;
+        cell.value = this;
         try {
             return c.call();
         } finally {
-            CURRENT.set(previous);
+            cell.value = previous;
         }
     }
 
@@ -167,11 +177,9 @@ public final class Context {
         return s.append(handlers.length == 0 ? "" : ", handlers=" + handlers.length).append('}').toString();
     }
 
-    /** Makes {@code next} current on this thread and returns the previous one. For the loop. */
-    static Context swap(Context next) {
-        Context previous = CURRENT.get();
-        CURRENT.set(next);
-        return previous;
+    /** The calling thread's cell: the loop sets and reads its thread's current context through it. */
+    static Cell cell() {
+        return CURRENT.get();
     }
 
     /** Offers {@code error} to the exception handlers, innermost first; returns the still-unhandled error or null. */

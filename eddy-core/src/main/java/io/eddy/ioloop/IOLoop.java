@@ -108,6 +108,8 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** The deadline the loop sleeps until (Long.MAX_VALUE: until woken); valid while {@code sleeping}. */
     private volatile long sleepDeadline;
     private volatile Executor defaultExecutor;
+    /** The loop thread's current-context cell, while it runs. Loop thread only. */
+    private Context.Cell contextCell;
     private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
 
     // Owned by the loop thread; read as snapshots by stats() elsewhere.
@@ -379,13 +381,16 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
         IOLoop previousLoop = CURRENT.get();
         CURRENT.set(this);
-        Context previousContext = Context.swap(Context.empty());
+        Context.Cell cell = Context.cell();
+        contextCell = cell;
+        Context previousContext = cell.value;
+        cell.value = Context.empty();
         watch.target(Thread.currentThread());
         try {
             loop();
         } finally {
             watch.target(null);
-            Context.swap(previousContext);
+            cell.value = previousContext;
             if (previousLoop == null) {
                 CURRENT.remove();
             } else {
@@ -668,7 +673,12 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void addCallback(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        enqueue(callback, Context.current());
+        if (loopThread == Thread.currentThread()) {
+            // The common case, kept short: a running loop is not closed and needs no wake-up.
+            callbacks.offer(callback, contextCell.value);
+        } else {
+            enqueue(callback, Context.current());
+        }
     }
 
     /** The same as {@link #addCallback}: the loop as an {@link Executor}. */
@@ -817,8 +827,10 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (closed) {
             throw new RejectedExecutionException("IOLoop is closed");
         }
-        ScheduledTimeout t = new ScheduledTimeout(this, deadlineNanos, callback, Context.current());
-        if (loopThread == Thread.currentThread()) {
+        boolean onLoop = loopThread == Thread.currentThread();
+        ScheduledTimeout t = new ScheduledTimeout(this, deadlineNanos, callback,
+                onLoop ? contextCell.value : Context.current());
+        if (onLoop) {
             timers.add(t);
             pendingTimeouts++;
         } else {
@@ -943,59 +955,62 @@ public final class IOLoop implements Executor, AutoCloseable {
             // (1) the callbacks queued so far, and the timeouts due now
             long lastCallback = callbacks.last();
             int dueCount = collectDueTimeouts();
-
             // (2) run those callbacks, first in first out
-            while (!callbacks.takenUpTo(lastCallback)) {
-                Runnable task = callbacks.take();
-                run(task, callbacks.takenContext());
-            }
-
+            runCallbacks(lastCallback);
             // (3) run those timeouts, skipping any cancelled meanwhile
-            for (int i = 0; i < dueCount; i++) {
-                ScheduledTimeout t = due[i];
-                due[i] = null;
-                Runnable r = t.callback;
-                if (t.markRan()) {
-                    pendingTimeouts--;
-                    t.callback = null;
-                    run(r, t.context);
-                }
-            }
-
-            // (4) poll
+            runDueTimeouts(dueCount);
+            // (4) poll, unless stopped
             long timeout = pollTimeout();
             boolean jumpIfIdle = false;
             if (virtualClock != null && timeout != 0) {
                 ScheduledTimeout next = timers.peek();
-                boolean finiteTimer = next != null && next.deadline != Long.MAX_VALUE;
-                jumpIfIdle = finiteTimer && executorTasks.get() == 0;
+                jumpIfIdle = next != null && next.deadline != Long.MAX_VALUE && executorTasks.get() == 0;
                 timeout = jumpIfIdle ? 0 : -1;
             }
             if (stopRequested) {
                 break;
             }
-            boolean watched = watch.enabled();
-            if (watched) {
-                watch.idle();
-            }
             int n = poll(timeout);
-            if (watched) {
-                watch.busy();
-            }
             if (jumpIfIdle && n == 0 && callbacks.isEmpty() && timerInbox.isEmpty()) {
                 virtualClock.advanceTo(timers.peek().deadline);
             }
-
             // (5) dispatch the I/O events
-            for (int i = 0; i < n; i++) {
-                PollKey key = ready.key(i);
-                if (key.isLive()) {
-                    Registration reg = (Registration) key.attachment();
-                    runHandler(reg, key.channel(), ready.events(i));
-                }
-            }
-            ready.clear();
+            dispatch(n);
         }
+    }
+
+    private void runCallbacks(long last) {
+        TaskQueue queue = callbacks;
+        while (!queue.takenUpTo(last)) {
+            Runnable task = queue.take();
+            run(task, queue.takenContext());
+        }
+    }
+
+    private void runDueTimeouts(int dueCount) {
+        ScheduledTimeout[] timeouts = due;
+        for (int i = 0; i < dueCount; i++) {
+            ScheduledTimeout t = timeouts[i];
+            timeouts[i] = null;
+            Runnable r = t.callback;
+            if (t.markRan()) {
+                pendingTimeouts--;
+                t.callback = null;
+                run(r, t.context);
+            }
+        }
+    }
+
+    private void dispatch(int n) {
+        ReadyEvents events = ready;
+        for (int i = 0; i < n; i++) {
+            PollKey key = events.key(i);
+            if (key.isLive()) {
+                Registration reg = (Registration) key.attachment();
+                runHandler(reg, key.channel(), events.events(i));
+            }
+        }
+        events.clear();
     }
 
     private int collectDueTimeouts() {
@@ -1034,6 +1049,10 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     private int poll(long timeout) {
+        boolean watched = watch.enabled();
+        if (watched) {
+            watch.idle();
+        }
         try {
             if (timeout == 0) {
                 return poller.poll(0, ready);
@@ -1053,6 +1072,10 @@ public final class IOLoop implements Executor, AutoCloseable {
             return n;
         } catch (IOException e) {
             throw new UncheckedIOException("poll failed", e);
+        } finally {
+            if (watched) {
+                watch.busy();
+            }
         }
     }
 
@@ -1062,13 +1085,15 @@ public final class IOLoop implements Executor, AutoCloseable {
             runInternal(task);
             return;
         }
-        Context previous = Context.swap(context);
+        Context.Cell cell = contextCell;
+        Context previous = cell.value;
+        cell.value = context;
         try {
             task.run();
         } catch (Throwable t) {
             report(t, context);
         } finally {
-            Context.swap(previous);
+            cell.value = previous;
         }
     }
 
@@ -1081,13 +1106,15 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     private void runHandler(Registration reg, SelectableChannel channel, int events) {
-        Context previous = Context.swap(reg.context);
+        Context.Cell cell = contextCell;
+        Context previous = cell.value;
+        cell.value = reg.context;
         try {
             reg.handler.handle(channel, events);
         } catch (Throwable t) {
             report(t, reg.context);
         } finally {
-            Context.swap(previous);
+            cell.value = previous;
         }
     }
 

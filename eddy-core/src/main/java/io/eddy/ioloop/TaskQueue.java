@@ -12,13 +12,16 @@ import java.lang.invoke.VarHandle;
  * lives in slot {@code i - base} of a chunk of {@value #CHUNK} slots; a producer that finds its chunk
  * full links the next one. Numbering also gives the consumer a snapshot ({@link #last()}: take every
  * task numbered below it) and a size (a subtraction).
+ *
+ * <p>The producers' fields and the consumer's sit on different cache lines (the padding superclasses
+ * below), so that a producer's CAS does not evict the line the loop updates after every task.
  */
-final class TaskQueue {
+final class TaskQueue extends TaskQueuePadding.ConsumerFields {
 
     private static final int CHUNK = 1024;
 
     /** Slots of {@value #CHUNK} tasks: {@code slots[2k]} the context, {@code slots[2k+1]} the task (published last). */
-    private static final class Chunk {
+    static final class Chunk {
         final long base;
         final Object[] slots = new Object[2 * CHUNK];
         volatile Chunk next;
@@ -37,35 +40,28 @@ final class TaskQueue {
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            PRODUCER_INDEX = lookup.findVarHandle(TaskQueue.class, "producerIndex", long.class);
-            PRODUCER_CHUNK = lookup.findVarHandle(TaskQueue.class, "producerChunk", Chunk.class);
-            CONSUMER_INDEX = lookup.findVarHandle(TaskQueue.class, "consumerIndex", long.class);
+            PRODUCER_INDEX = lookup.findVarHandle(TaskQueuePadding.ProducerFields.class, "producerIndex", long.class);
+            PRODUCER_CHUNK = lookup.findVarHandle(TaskQueuePadding.ProducerFields.class, "producerChunk", Chunk.class);
+            CONSUMER_INDEX = lookup.findVarHandle(TaskQueuePadding.ConsumerFields.class, "consumerIndex", long.class);
             NEXT = lookup.findVarHandle(Chunk.class, "next", Chunk.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    /** The number the next task will get. */
-    @SuppressWarnings("unused") // through PRODUCER_INDEX
-    private volatile long producerIndex;
-    /** The chunk holding {@code producerIndex}, or the one before it while a producer links the next. */
-    @SuppressWarnings("unused") // through PRODUCER_CHUNK
-    private volatile Chunk producerChunk;
-    /** The number of the next task to take; written only by the consumer. */
-    @SuppressWarnings("unused") // through CONSUMER_INDEX
-    private volatile long consumerIndex;
-    private Chunk consumerChunk;
-    private Context takenContext;
+    /** Padding after the consumer's fields, so that what follows this object in memory does not share their line. */
+    @SuppressWarnings("unused")
+    private long p0, p1, p2, p3, p4, p5, p6, p7;
 
     TaskQueue() {
-        Chunk first = new Chunk(0);
-        producerChunk = first;
-        consumerChunk = first;
+        super(new Chunk(0));
     }
 
-    /** Queues {@code task} to run under {@code context} (null: the loop's own internal task). Any thread. */
+    /** Queues {@code task} to run under {@code context} (null: the empty context). Any thread. */
     void offer(Runnable task, Context context) {
+        if (context == Context.empty()) {
+            context = null; // a null slot costs the consumer no store to clear it
+        }
         while (true) {
             // Chunk first, then index: the chunk only moves on after the index reached its end.
             Chunk chunk = producerChunk;
@@ -119,8 +115,11 @@ final class TaskQueue {
             Thread.onSpinWait();
             task = SLOT.getAcquire(chunk.slots, slot + 1);
         }
-        takenContext = (Context) chunk.slots[slot];
-        chunk.slots[slot] = null;
+        Context context = (Context) chunk.slots[slot];
+        if (context != null) {
+            chunk.slots[slot] = null;
+        }
+        takenContext = context;
         chunk.slots[slot + 1] = null;
         CONSUMER_INDEX.setRelease(this, index + 1);
         return (Runnable) task;
@@ -135,7 +134,7 @@ final class TaskQueue {
         return next;
     }
 
-    /** The context of the task {@link #take()} returned last. Consumer only. */
+    /** The context of the task {@link #take()} returned last (null for the empty context). Consumer only. */
     Context takenContext() {
         return takenContext;
     }
