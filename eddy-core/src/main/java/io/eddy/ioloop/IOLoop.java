@@ -309,7 +309,9 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /**
      * Stops watching {@code channel}; an event of it already polled in this iteration is dropped.
-     * Does nothing if the channel has no handler. Does not close the channel.
+     * Does nothing if the channel has no handler. Does not close the channel. (A java.nio channel that
+     * was registered and is then closed releases its socket at the loop's next poll: until then, a
+     * closed listening socket can still complete a client's connect.)
      *
      * <p>Loop thread, or any thread while the loop is not running.
      */
