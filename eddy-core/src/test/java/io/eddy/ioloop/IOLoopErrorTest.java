@@ -105,6 +105,20 @@ class IOLoopErrorTest {
         }
     }
 
+    @Test
+    void theWatchdogMeasuresRealTimeAlsoOnAVirtualClock() throws Exception {
+        CountDownLatch captured = new CountDownLatch(1);
+        VirtualClock clock = new VirtualClock();
+        try (IOLoop loop = IOLoop.builder().clock(clock).build()) {
+            loop.setBlockingThreshold(Duration.ofMillis(50), stack -> captured.countDown());
+            loop.runSync(() -> {
+                blockUntil(captured); // virtual time stands still; real time passes
+                return null;
+            });
+            assertEquals(0, clock.nanoTime());
+        }
+    }
+
     private static void blockUntil(CountDownLatch latch) throws InterruptedException {
         // Blocks the loop thread (on purpose) until the watchdog has reported it; bounded by the timeout.
         assertTrue(latch.await(10, TimeUnit.SECONDS), "the watchdog never reported the blocked loop");
