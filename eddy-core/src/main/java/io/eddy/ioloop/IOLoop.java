@@ -556,6 +556,9 @@ public final class IOLoop implements Executor, AutoCloseable {
             LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
         }
         handlerCount = 0;
+        while (!timerInbox.isEmpty()) {
+            timerInbox.take().run(); // timeouts scheduled from other threads join the heap, to be cancelled below
+        }
         int cancelled = 0;
         for (ScheduledTimeout t : timers.drain()) {
             if (t.markCancelled()) {
@@ -567,9 +570,6 @@ public final class IOLoop implements Executor, AutoCloseable {
         while (!callbacks.isEmpty()) {
             callbacks.take();
             discarded++;
-        }
-        while (!timerInbox.isEmpty()) {
-            timerInbox.take();
         }
         watch.stop();
         if (virtualClock != null) {

@@ -226,6 +226,16 @@ class IOLoopRunTest {
     }
 
     @Test
+    void closeCancelsTimeoutsScheduledFromAnotherThreadThatTheLoopNeverSaw() throws Exception {
+        Timeout[] timeout = new Timeout[1];
+        Thread other = Thread.ofPlatform().start(() -> timeout[0] = loop.callLater(Duration.ofHours(1), () -> { }));
+        other.join();
+        assertFalse(timeout[0].isDone());
+        loop.close();
+        assertTrue(timeout[0].isCancelled());
+    }
+
+    @Test
     void shutdownStopsAndClosesARunningLoopFromAnotherThread() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
         loop.addCallback(running::countDown);
