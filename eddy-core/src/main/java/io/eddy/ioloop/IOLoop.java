@@ -376,6 +376,7 @@ public final class IOLoop implements Executor, AutoCloseable {
                 return;
             }
             running = true;
+            contextCell = Context.cell(); // before loopThread: the loop-thread fast paths read it
             loopThread = Thread.currentThread();
         }
         if (whenRunning != null) {
@@ -383,8 +384,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
         IOLoop previousLoop = CURRENT.get();
         CURRENT.set(this);
-        Context.Cell cell = Context.cell();
-        contextCell = cell;
+        Context.Cell cell = contextCell;
         Context previousContext = cell.value;
         cell.value = Context.empty();
         watch.target(Thread.currentThread());
