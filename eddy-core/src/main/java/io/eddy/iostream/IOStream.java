@@ -1,0 +1,857 @@
+package io.eddy.iostream;
+
+import io.eddy.ioloop.Context;
+import io.eddy.ioloop.IOLoop;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A buffered, non-blocking TCP stream on an {@link IOLoop}: Tornado's IOStream.
+ *
+ * <pre>{@code
+ * IOStream stream = new IOStream(socketChannel);
+ * stream.readUntil("\r\n".getBytes())
+ *       .thenCompose(line -> stream.write(line))
+ *       .whenComplete((v, e) -> stream.close());
+ * }</pre>
+ *
+ * <p>Reads: one at a time (a second one's future fails with {@link IllegalStateException}); a read
+ * that the buffered data can satisfy completes before the method returns, when called on the loop
+ * thread. The socket is read only while a read is pending (flow control), or, while the stream is
+ * idle with a close callback set, just enough to notice the peer closing. Data buffered before the
+ * peer closed stays readable.
+ *
+ * <p>Writes: queued in order; each future completes once every byte up to and including its write
+ * has been handed to the kernel. The caller may reuse the array or buffer as soon as {@code write}
+ * returns.
+ *
+ * <p>Errors: a null argument throws {@link NullPointerException} and an invalid one
+ * {@link IllegalArgumentException}; every other failure arrives through the returned future. When the
+ * stream closes, every pending future fails with {@link StreamClosedException} whose cause is
+ * {@link #error()}.
+ *
+ * <p>Threads: any method may be called from any thread; off the loop thread the work is handed to the
+ * loop with {@link IOLoop#addCallback}. Futures complete on the loop thread, under the {@link Context}
+ * of the call that made them.
+ */
+public class IOStream implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger("io.eddy.iostream");
+    private static final byte[] EMPTY = {};
+
+    private final SocketChannel channel;
+    private final IOLoop loop;
+    private final StreamOptions options;
+
+    // ---- read side (loop thread) ----
+    private byte[] buffer = EMPTY;
+    private ByteBuffer bufferView = ByteBuffer.wrap(EMPTY);
+    private int start;
+    private int end;
+    private PendingRead read;
+
+    // ---- write side (loop thread) ----
+    private final ArrayDeque<ByteBuffer> writeQueue = new ArrayDeque<>();
+    private final ArrayDeque<PendingWrite> writeFutures = new ArrayDeque<>();
+    private ByteBuffer[] gather = new ByteBuffer[16];
+    private long bytesQueued;
+    private long bytesWritten;
+
+    // ---- state (loop thread; read as snapshots elsewhere) ----
+    private volatile boolean closed;
+    private volatile Throwable error;
+    private boolean connecting;
+    private CompletableFuture<IOStream> connectFuture;
+    private Context connectContext;
+    private Runnable closeCallback;
+    /** Events registered with the loop; -1 while not registered. */
+    private int registered = -1;
+
+    /** A stream on {@code channel} and {@link IOLoop#current()}, with {@link StreamOptions#defaults()}. */
+    public IOStream(SocketChannel channel) {
+        this(channel, IOLoop.current(), StreamOptions.defaults());
+    }
+
+    /**
+     * A stream on {@code channel} (put in non-blocking mode) and {@code loop}.
+     *
+     * @throws UncheckedIOException if the channel cannot be made non-blocking
+     */
+    public IOStream(SocketChannel channel, IOLoop loop, StreamOptions options) {
+        this.channel = Objects.requireNonNull(channel, "channel");
+        this.loop = Objects.requireNonNull(loop, "loop");
+        this.options = Objects.requireNonNull(options, "options");
+        try {
+            channel.configureBlocking(false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
+        }
+    }
+
+    /** The channel this stream reads and writes. */
+    public SocketChannel channel() {
+        return channel;
+    }
+
+    /** The loop this stream runs on. */
+    public IOLoop loop() {
+        return loop;
+    }
+
+    // ================================================================== reads
+
+    /** Exactly {@code n} bytes. */
+    public CompletableFuture<byte[]> readBytes(int n) {
+        return readBytes(n, false);
+    }
+
+    /**
+     * {@code n} bytes; with {@code partial}, as soon as at least one byte is there, at most {@code n}.
+     *
+     * @throws IllegalArgumentException if {@code n} is negative
+     */
+    public CompletableFuture<byte[]> readBytes(int n, boolean partial) {
+        if (n < 0) {
+            throw new IllegalArgumentException("cannot read a negative number of bytes: " + n);
+        }
+        return startRead(new PendingRead(ReadKind.BYTES, n, partial));
+    }
+
+    /** Everything up to and including the first {@code delimiter}, however far (bounded by the buffer limit). */
+    public CompletableFuture<byte[]> readUntil(byte[] delimiter) {
+        return readUntil(delimiter, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Everything up to and including the first {@code delimiter}; if it is not within the first
+     * {@code maxBytes} bytes, the stream closes and the read fails with {@link StreamClosedException}
+     * caused by {@link UnsatisfiableReadException}.
+     *
+     * @throws IllegalArgumentException if {@code delimiter} is empty or {@code maxBytes} is not positive
+     */
+    public CompletableFuture<byte[]> readUntil(byte[] delimiter, int maxBytes) {
+        Objects.requireNonNull(delimiter, "delimiter");
+        if (delimiter.length == 0) {
+            throw new IllegalArgumentException("the delimiter is empty");
+        }
+        checkMaxBytes(maxBytes);
+        PendingRead r = new PendingRead(ReadKind.DELIMITER, maxBytes, false);
+        r.delimiter = delimiter.clone();
+        return startRead(r);
+    }
+
+    /**
+     * Everything up to the end of the first match of {@code pattern}, matched over the bytes as
+     * ISO-8859-1 characters; the same {@code maxBytes} rule as {@link #readUntil(byte[], int)}.
+     *
+     * @throws IllegalArgumentException if {@code maxBytes} is not positive
+     */
+    public CompletableFuture<byte[]> readUntilRegex(Pattern pattern, int maxBytes) {
+        Objects.requireNonNull(pattern, "pattern");
+        checkMaxBytes(maxBytes);
+        PendingRead r = new PendingRead(ReadKind.REGEX, maxBytes, false);
+        r.pattern = pattern;
+        return startRead(r);
+    }
+
+    /** Everything until the peer closes (bounded by the buffer limit); at once if closed already. */
+    public CompletableFuture<byte[]> readUntilClose() {
+        return startRead(new PendingRead(ReadKind.CLOSE, 0, false));
+    }
+
+    /**
+     * Reads into {@code dst} until it is full or, with {@code partial}, as soon as at least one byte
+     * is there. Advances {@code dst}'s position; completes with the number of bytes read.
+     */
+    public CompletableFuture<Integer> readInto(ByteBuffer dst, boolean partial) {
+        Objects.requireNonNull(dst, "dst");
+        PendingRead r = new PendingRead(ReadKind.INTO, dst.remaining(), partial);
+        r.into = dst;
+        return startRead(r);
+    }
+
+    private static void checkMaxBytes(int maxBytes) {
+        if (maxBytes <= 0) {
+            throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
+        }
+    }
+
+    private enum ReadKind { BYTES, DELIMITER, REGEX, CLOSE, INTO }
+
+    /** The one pending read and its future. */
+    private static final class PendingRead {
+        final ReadKind kind;
+        /** BYTES/INTO: how many; DELIMITER/REGEX: maxBytes. */
+        final int size;
+        final boolean partial;
+        final CompletableFuture<Object> future = new CompletableFuture<>();
+        final Context context = Context.current();
+        byte[] delimiter;
+        Pattern pattern;
+        ByteBuffer into;
+        /** INTO: bytes delivered so far. */
+        int delivered;
+        /** DELIMITER: buffer offset (from start) where the next search begins. REGEX: buffered size at the last search. */
+        int searched;
+
+        PendingRead(ReadKind kind, int size, boolean partial) {
+            this.kind = kind;
+            this.size = size;
+            this.partial = partial;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> CompletableFuture<T> startRead(PendingRead r) {
+        CompletableFuture<T> future = (CompletableFuture<T>) (CompletableFuture<?>) r.future;
+        onLoop(() -> beginRead(r));
+        return future;
+    }
+
+    private void beginRead(PendingRead r) {
+        if (read != null) {
+            fail(r.future, new IllegalStateException("already reading"), r.context);
+            return;
+        }
+        read = r;
+        try {
+            if (satisfyRead()) {
+                return;
+            }
+            if (closed) {
+                read = null;
+                fail(r.future, new StreamClosedException(error), r.context);
+                return;
+            }
+            readFromSocket();
+        } catch (IOException e) {
+            closeQuietlyOrLoud(e);
+            return;
+        }
+        if (!closed) {
+            updateInterest();
+        }
+    }
+
+    /**
+     * Completes the pending read if the buffer can satisfy it (or fails it if it never can).
+     * Returns true if there is no pending read left.
+     */
+    private boolean satisfyRead() throws IOException {
+        return satisfyRead(true);
+    }
+
+    /**
+     * @param thorough false while more data is arriving in one burst: a regular expression is then
+     *                 re-run only once the buffer has doubled (a delimiter search is always incremental)
+     */
+    private boolean satisfyRead(boolean thorough) throws IOException {
+        PendingRead r = read;
+        if (r == null) {
+            return true;
+        }
+        int buffered = end - start;
+        switch (r.kind) {
+            case BYTES -> {
+                if (r.size == 0 || buffered >= r.size || (r.partial && buffered > 0)) {
+                    finishRead(take(Math.min(buffered, r.size)));
+                    return true;
+                }
+            }
+            case INTO -> {
+                int n = Math.min(buffered, r.into.remaining());
+                if (n > 0) {
+                    r.into.put(buffer, start, n);
+                    consume(n);
+                    r.delivered += n;
+                }
+                if (!r.into.hasRemaining() || (r.partial && r.delivered > 0)) {
+                    finishRead(r.delivered);
+                    return true;
+                }
+            }
+            case DELIMITER -> {
+                int at = indexOf(r.delimiter, start + r.searched, end);
+                if (at >= 0) {
+                    int length = at - start + r.delimiter.length;
+                    if (length > r.size) {
+                        throw unsatisfiable(r);
+                    }
+                    finishRead(take(length));
+                    return true;
+                }
+                // Next time, search only what is new (plus the tail a delimiter could straddle).
+                r.searched = Math.max(0, buffered - r.delimiter.length + 1);
+                if (buffered >= r.size) {
+                    throw unsatisfiable(r);
+                }
+            }
+            case REGEX -> {
+                // Re-running the regex over everything is only worth it once the buffer has doubled
+                // (or when no more data will come): the total work stays linear.
+                if (thorough || buffered >= 2 * r.searched || buffered >= r.size) {
+                    r.searched = Math.max(1, buffered);
+                    Matcher m = r.pattern.matcher(new Latin1(buffer, start, end));
+                    if (m.find()) {
+                        if (m.end() > r.size) {
+                            throw unsatisfiable(r);
+                        }
+                        finishRead(take(m.end()));
+                        return true;
+                    }
+                    if (buffered >= r.size) {
+                        throw unsatisfiable(r);
+                    }
+                }
+            }
+            case CLOSE -> {
+                if (closed) {
+                    finishRead(take(buffered));
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private UnsatisfiableReadException unsatisfiable(PendingRead r) {
+        String what = r.kind == ReadKind.DELIMITER
+                ? "delimiter " + Arrays.toString(r.delimiter) : "pattern " + r.pattern.pattern();
+        return new UnsatisfiableReadException(what + " not found within " + r.size + " bytes");
+    }
+
+    private void finishRead(Object result) {
+        PendingRead r = read;
+        read = null;
+        complete(r.future, result, r.context);
+    }
+
+    /**
+     * Reads the socket while the pending read needs more and the socket has data. Stops as soon as
+     * the read is satisfied: what is not needed stays in the kernel (flow control).
+     */
+    private void readFromSocket() throws IOException {
+        while (read != null && !closed) {
+            int n = read.kind == ReadKind.INTO && end == start ? readDirect(read) : readToBuffer();
+            if (n < 0) {
+                close(null);
+                return;
+            }
+            if (n == 0) {
+                satisfyRead(true); // the burst is over: search everything once more
+                return;
+            }
+            if (satisfyRead(false)) {
+                return;
+            }
+        }
+    }
+
+    /** An INTO read with nothing buffered reads straight into the caller's buffer. */
+    private int readDirect(PendingRead r) throws IOException {
+        int n = readChannel(r.into);
+        if (n > 0) {
+            r.delivered += n;
+        }
+        return n;
+    }
+
+    /** Reads at most one chunk into the read buffer; -1 at end of stream, 0 when nothing is there. */
+    private int readToBuffer() throws IOException {
+        int buffered = end - start;
+        int room = options.maxBufferSize() - buffered;
+        if (room <= 0) {
+            throw new StreamBufferFullException("Reached maximum read buffer size: " + options.maxBufferSize() + " bytes");
+        }
+        int chunk = Math.min(options.readChunkSize(), room);
+        ensureSpace(chunk);
+        bufferView.limit(end + chunk).position(end);
+        int n = readChannel(bufferView);
+        if (n > 0) {
+            end += n;
+        }
+        return n;
+    }
+
+    /** The socket read; {@link SSLIOStream} reads through its engine instead. */
+    int readChannel(ByteBuffer dst) throws IOException {
+        return channel.read(dst);
+    }
+
+    private void ensureSpace(int chunk) {
+        if (buffer.length - end >= chunk) {
+            return;
+        }
+        int buffered = end - start;
+        if (buffered + chunk <= buffer.length && start > 0) {
+            System.arraycopy(buffer, start, buffer, 0, buffered);
+        } else {
+            int size = Math.max(buffered + chunk, Math.min(buffer.length * 2, options.maxBufferSize()));
+            byte[] bigger = new byte[Math.max(size, buffered + chunk)];
+            System.arraycopy(buffer, start, bigger, 0, buffered);
+            buffer = bigger;
+            bufferView = ByteBuffer.wrap(bigger);
+        }
+        start = 0;
+        end = buffered;
+    }
+
+    private byte[] take(int n) {
+        byte[] out = Arrays.copyOfRange(buffer, start, start + n);
+        consume(n);
+        return out;
+    }
+
+    private void consume(int n) {
+        start += n;
+        if (start == end) {
+            start = 0;
+            end = 0;
+        }
+    }
+
+    private int indexOf(byte[] delimiter, int from, int to) {
+        byte first = delimiter[0];
+        int last = to - delimiter.length;
+        outer:
+        for (int i = from; i <= last; i++) {
+            if (buffer[i] != first) {
+                continue;
+            }
+            for (int j = 1; j < delimiter.length; j++) {
+                if (buffer[i + j] != delimiter[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    /** Bytes as ISO-8859-1 characters, without copying, for regular expressions. */
+    private record Latin1(byte[] bytes, int from, int to) implements CharSequence {
+        @Override
+        public int length() {
+            return to - from;
+        }
+
+        @Override
+        public char charAt(int index) {
+            return (char) (bytes[from + index] & 0xff);
+        }
+
+        @Override
+        public CharSequence subSequence(int s, int e) {
+            return new Latin1(bytes, from + s, from + e);
+        }
+
+        @Override
+        public String toString() {
+            return new String(bytes, from, to - from, java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    // ================================================================== writes
+
+    /** Queues a copy of {@code data}; see {@link #write(ByteBuffer)}. */
+    public CompletableFuture<Void> write(byte[] data) {
+        Objects.requireNonNull(data, "data");
+        return write(ByteBuffer.wrap(data));
+    }
+
+    /**
+     * Queues the bytes between {@code data}'s position and limit (the buffer itself is not changed and may
+     * be reused once this returns). The future completes when every byte up to the end of this write has
+     * been handed to the kernel; it fails with {@link StreamClosedException} if the stream is or becomes
+     * closed, and with {@link StreamBufferFullException} if queueing it would pass
+     * {@link StreamOptions#maxWriteBufferSize()} (then nothing of it is queued and the stream stays open).
+     */
+    public CompletableFuture<Void> write(ByteBuffer data) {
+        Objects.requireNonNull(data, "data");
+        CompletableFuture<Void> future = new CompletableFuture<>();
+        Context context = Context.current();
+        if (loop.inLoopThread()) {
+            writeOnLoop(data.duplicate(), future, context, false);
+        } else {
+            ByteBuffer copy = copyOf(data.duplicate());
+            loop.addCallback(() -> writeOnLoop(copy, future, context, true));
+        }
+        return future;
+    }
+
+    private void writeOnLoop(ByteBuffer data, CompletableFuture<Void> future, Context context, boolean owned) {
+        if (closed) {
+            fail(future, new StreamClosedException(error), context);
+            return;
+        }
+        int size = data.remaining();
+        long unsent = bytesQueued - bytesWritten;
+        if (unsent + size > options.maxWriteBufferSize()) {
+            fail(future, new StreamBufferFullException("Reached maximum write buffer size: " + unsent + " bytes queued + "
+                    + size + " > " + options.maxWriteBufferSize()), context);
+            return;
+        }
+        bytesQueued += size;
+        if (writeQueue.isEmpty() && !connecting && channel.isConnected()) {
+            // Nothing ahead of it: hand it to the kernel straight from the caller's bytes.
+            try {
+                while (data.hasRemaining()) {
+                    int n = writeChannel(data);
+                    if (n == 0) {
+                        break;
+                    }
+                    bytesWritten += n;
+                }
+            } catch (IOException e) {
+                writeFutures.add(new PendingWrite(bytesQueued, future, context));
+                closeQuietlyOrLoud(e);
+                return;
+            }
+            if (!data.hasRemaining()) {
+                if (writeFutures.isEmpty()) {
+                    complete(future, null, context);
+                } else {
+                    writeFutures.add(new PendingWrite(bytesQueued, future, context));
+                    completeWrites();
+                }
+                return;
+            }
+        }
+        writeQueue.add(owned ? data : copyOf(data));
+        writeFutures.add(new PendingWrite(bytesQueued, future, context));
+        if (!connecting) {
+            updateInterest();
+        }
+    }
+
+    private record PendingWrite(long end, CompletableFuture<Void> future, Context context) {
+    }
+
+    private static ByteBuffer copyOf(ByteBuffer data) {
+        ByteBuffer copy = ByteBuffer.allocate(data.remaining());
+        copy.put(data).flip();
+        return copy;
+    }
+
+    /** Writes what is queued, gathering up to 16 buffers per call, until done or the kernel is full. */
+    private void flushWrites() throws IOException {
+        while (!writeQueue.isEmpty()) {
+            int count = 0;
+            for (ByteBuffer b : writeQueue) {
+                gather[count++] = b;
+                if (count == gather.length) {
+                    break;
+                }
+            }
+            long n = writeChannel(gather, count);
+            Arrays.fill(gather, 0, count, null);
+            if (n <= 0) {
+                break;
+            }
+            bytesWritten += n;
+            while (!writeQueue.isEmpty() && !writeQueue.peek().hasRemaining()) {
+                writeQueue.poll();
+            }
+        }
+        completeWrites();
+    }
+
+    private void completeWrites() {
+        while (!writeFutures.isEmpty() && writeFutures.peek().end() <= bytesWritten) {
+            PendingWrite w = writeFutures.poll();
+            complete(w.future(), null, w.context());
+        }
+    }
+
+    /** The socket write; {@link SSLIOStream} writes through its engine instead. */
+    int writeChannel(ByteBuffer src) throws IOException {
+        return channel.write(src);
+    }
+
+    /** The gathering socket write of {@code count} buffers. */
+    long writeChannel(ByteBuffer[] srcs, int count) throws IOException {
+        return channel.write(srcs, 0, count);
+    }
+
+    // ================================================================== connect
+
+    /**
+     * Connects the channel to {@code address}; writes issued meanwhile are sent once connected. Fails with
+     * {@link StreamClosedException} caused by the {@link java.net.ConnectException} if refused.
+     */
+    public CompletableFuture<IOStream> connect(SocketAddress address) {
+        Objects.requireNonNull(address, "address");
+        CompletableFuture<IOStream> future = new CompletableFuture<>();
+        Context context = Context.current();
+        onLoop(() -> {
+            if (closed) {
+                fail(future, new StreamClosedException(error), context);
+                return;
+            }
+            if (connecting || channel.isConnected()) {
+                fail(future, new IllegalStateException("already " + (connecting ? "connecting" : "connected")), context);
+                return;
+            }
+            connectFuture = future;
+            connectContext = context;
+            try {
+                if (channel.connect(address)) {
+                    connected();
+                } else {
+                    connecting = true;
+                    updateInterest();
+                }
+            } catch (IOException | RuntimeException e) {
+                close(e);
+            }
+        });
+        return future;
+    }
+
+    private void finishConnect() throws IOException {
+        if (channel.finishConnect()) {
+            connecting = false;
+            connected();
+        }
+    }
+
+    /** The connection is up: {@link SSLIOStream} starts its handshake here. */
+    void connected() throws IOException {
+        CompletableFuture<IOStream> f = connectFuture;
+        connectFuture = null;
+        if (f != null) {
+            complete(f, this, connectContext);
+        }
+        if (!writeQueue.isEmpty()) {
+            flushWrites();
+        }
+    }
+
+    // ================================================================== events
+
+    private void handleEvents(SocketChannel ch, int events) {
+        if (closed) {
+            return;
+        }
+        try {
+            if (connecting) {
+                finishConnect();
+                if (connecting || closed) {
+                    return;
+                }
+            }
+            if ((events & IOLoop.READ) != 0) {
+                if (read != null) {
+                    readFromSocket();
+                } else if (closeCallback != null && end == start) {
+                    // Idle, watching for the peer's close: read just enough to see it.
+                    if (readToBuffer() < 0) {
+                        close(null);
+                    }
+                }
+            }
+            if (!closed && (events & IOLoop.WRITE) != 0) {
+                flushWrites();
+            }
+        } catch (IOException | RuntimeException e) {
+            closeQuietlyOrLoud(e);
+        }
+        if (!closed) {
+            updateInterest();
+        }
+    }
+
+    /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
+    private void updateInterest() {
+        int events = 0;
+        if (read != null) {
+            events |= IOLoop.READ;
+        }
+        if (connecting || (!writeQueue.isEmpty() && channel.isConnected())) {
+            events |= IOLoop.WRITE;
+        }
+        if (events == 0 && closeCallback != null && end == start) {
+            events = IOLoop.READ;
+        }
+        if (events == registered) {
+            return;
+        }
+        if (registered < 0) {
+            if (events == 0) {
+                return; // lazy: not registered until there is something to wait for
+            }
+            loop.addHandler(channel, this::handleEvents, events);
+        } else {
+            loop.updateHandler(channel, events);
+        }
+        registered = events;
+    }
+
+    // ================================================================== close
+
+    /**
+     * Runs {@code callback} on the loop once the stream closes (after the callbacks already queued for
+     * it), or soon if it is closed already. One callback; a second replaces the first.
+     */
+    public void setCloseCallback(Runnable callback) {
+        Objects.requireNonNull(callback, "callback");
+        Context context = Context.current();
+        Runnable wrapped = context == Context.empty() ? callback : context.wrap(callback);
+        onLoop(() -> {
+            if (closed) {
+                loop.addCallback(wrapped);
+                return;
+            }
+            closeCallback = wrapped;
+            updateInterest();
+        });
+    }
+
+    /** Closes the stream cleanly. Idempotent. */
+    @Override
+    public void close() {
+        close(null);
+    }
+
+    /** Closes the stream with {@code cause} as its {@link #error()}. Idempotent (the first cause stays). */
+    public void close(Throwable cause) {
+        onLoop(() -> closeOnLoop(cause));
+    }
+
+    private void closeQuietlyOrLoud(Throwable e) {
+        if (isReset(e)) {
+            LOG.log(System.Logger.Level.DEBUG, "connection reset: " + e);
+        } else if (e instanceof UnsatisfiableReadException) {
+            LOG.log(System.Logger.Level.INFO, "Unsatisfiable read, closing connection: " + e.getMessage());
+        } else if (!(e instanceof StreamBufferFullException)) {
+            LOG.log(System.Logger.Level.WARNING, "error on " + channel + ", closing it", e);
+        }
+        closeOnLoop(e);
+    }
+
+    private static boolean isReset(Throwable e) {
+        String m = e.getMessage();
+        return e instanceof java.net.SocketException
+                || e instanceof java.nio.channels.ClosedChannelException
+                || (e instanceof IOException && m != null
+                        && (m.contains("reset") || m.contains("Broken pipe") || m.contains("aborted")));
+    }
+
+    private void closeOnLoop(Throwable cause) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        error = cause;
+        // Data already buffered may still satisfy the pending read (a readUntilClose always is).
+        PendingRead r = read;
+        if (r != null) {
+            try {
+                if (!satisfyRead()) {
+                    read = null;
+                    fail(r.future, new StreamClosedException(cause), r.context);
+                }
+            } catch (IOException unsatisfiable) {
+                read = null;
+                fail(r.future, new StreamClosedException(cause != null ? cause : unsatisfiable), r.context);
+            }
+        }
+        if (registered >= 0) {
+            loop.removeHandler(channel);
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
+        }
+        StreamClosedException closedError = new StreamClosedException(cause);
+        while (!writeFutures.isEmpty()) {
+            PendingWrite w = writeFutures.poll();
+            fail(w.future(), closedError, w.context());
+        }
+        writeQueue.clear();
+        if (connectFuture != null) {
+            fail(connectFuture, closedError, connectContext);
+            connectFuture = null;
+        }
+        if (closeCallback != null) {
+            loop.addCallback(closeCallback);
+            closeCallback = null;
+        }
+    }
+
+    /** True once the stream closed (by either side). Any thread. */
+    public boolean closed() {
+        return closed;
+    }
+
+    /** What closed the stream, or null (open, or closed cleanly). Any thread. */
+    public Throwable error() {
+        return error;
+    }
+
+    /** True while a read is pending. Loop thread (a snapshot elsewhere). */
+    public boolean reading() {
+        return read != null;
+    }
+
+    /** True while written data waits for the kernel. Loop thread (a snapshot elsewhere). */
+    public boolean writing() {
+        return !writeQueue.isEmpty();
+    }
+
+    /** Sets TCP_NODELAY; errors on a closing socket are ignored. Any thread. */
+    public void setNoDelay(boolean noDelay) {
+        onLoop(() -> {
+            try {
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, noDelay);
+            } catch (IOException | UnsupportedOperationException e) {
+                LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + channel, e);
+            }
+        });
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[" + channel + (closed ? ", closed" : "") + "]";
+    }
+
+    // ================================================================== helpers
+
+    private void onLoop(Runnable action) {
+        if (loop.inLoopThread()) {
+            action.run();
+        } else {
+            loop.addCallback(action);
+        }
+    }
+
+    private static <T> void complete(CompletableFuture<T> future, Object value, Context context) {
+        @SuppressWarnings("unchecked")
+        T v = (T) value;
+        if (context == Context.empty() || context == Context.current()) {
+            future.complete(v);
+        } else {
+            context.run(() -> future.complete(v));
+        }
+    }
+
+    private static void fail(CompletableFuture<?> future, Throwable error, Context context) {
+        if (context == Context.empty() || context == Context.current()) {
+            future.completeExceptionally(error);
+        } else {
+            context.run(() -> future.completeExceptionally(error));
+        }
+    }
+}

@@ -1,0 +1,547 @@
+package io.eddy.iostream;
+
+import io.eddy.ioloop.Context;
+import io.eddy.ioloop.IOLoop;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Tornado's IOStream behaviours (reference §4.3–4.6), one test each. */
+class IOStreamTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    private IOLoop loop;
+    private SocketChannel peer;      // blocking, the test's side
+    private SocketChannel accepted;  // the stream's side
+    private IOStream stream;
+
+    @BeforeEach
+    void open() throws IOException {
+        loop = IOLoop.create();
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            peer = SocketChannel.open(server.getLocalAddress());
+            accepted = server.accept();
+        }
+        stream = new IOStream(accepted, loop, StreamOptions.defaults());
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        peer.close();
+        accepted.close();
+        loop.close(true);
+    }
+
+    private IOStream stream(StreamOptions options) {
+        return new IOStream(accepted, loop, options);
+    }
+
+    private void send(String text) throws IOException {
+        send(text.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    private void send(byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            peer.write(b);
+        }
+    }
+
+    private byte[] receive(int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining()) {
+            if (peer.read(b) < 0) {
+                throw new IOException("peer saw end of stream after " + b.position() + " bytes");
+            }
+        }
+        return b.array();
+    }
+
+    private <T> T sync(java.util.concurrent.Callable<? extends java.util.concurrent.CompletionStage<? extends T>> fn) throws Exception {
+        return loop.runSync(fn, TIMEOUT);
+    }
+
+    /** What {@code sync(fn)} throws (runSync throws a failed stage's cause unwrapped). */
+    private Throwable failure(java.util.concurrent.Callable<? extends java.util.concurrent.CompletionStage<?>> fn) {
+        return assertThrows(Exception.class, () -> sync(fn));
+    }
+
+    private static String text(byte[] bytes) {
+        return new String(bytes, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Runs {@code fn} on the loop and returns the future it made, without waiting for it. */
+    private <T> CompletableFuture<T> onLoop(java.util.concurrent.Callable<CompletableFuture<T>> fn) throws Exception {
+        return loop.runSync(() -> CompletableFuture.completedFuture(fn.call()), TIMEOUT);
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    @Test
+    void aReadTheBufferCanSatisfyCompletesBeforeTheMethodReturns() throws Exception {
+        send("hello world");
+        // The first read pulls everything the socket has into the buffer.
+        assertEquals("hello", text(sync(() -> stream.readBytes(5))));
+        boolean[] doneAtReturn = new boolean[1];
+        String rest = text(sync(() -> {
+            CompletableFuture<byte[]> f = stream.readBytes(6);
+            doneAtReturn[0] = f.isDone();
+            return f;
+        }));
+        assertTrue(doneAtReturn[0]);
+        assertEquals(" world", rest);
+    }
+
+    @Test
+    void readBytesWaitsForExactlyNBytes() throws Exception {
+        CompletableFuture<byte[]> f = onLoop(() -> stream.readBytes(10));
+        send("12345");
+        assertFalse(f.isDone());
+        send("67890abc");
+        assertEquals("1234567890", text(sync(() -> f)));
+        assertEquals("abc", text(sync(() -> stream.readBytes(3))));
+    }
+
+    @Test
+    void aPartialReadCompletesWithWhatIsThereAtMostN() throws Exception {
+        send("abc");
+        assertEquals("abc", text(sync(() -> stream.readBytes(100, true))));
+        send("defgh");
+        assertEquals("de", text(sync(() -> stream.readBytes(2, true))));
+        assertEquals("fgh", text(sync(() -> stream.readBytes(3, true))));
+    }
+
+    @Test
+    void readingZeroBytesCompletesAtOnce() throws Exception {
+        assertArrayEquals(new byte[0], sync(() -> stream.readBytes(0)));
+        assertThrows(IllegalArgumentException.class, () -> stream.readBytes(-1));
+    }
+
+    @Test
+    void readUntilIncludesTheDelimiterAndLeavesTheRest() throws Exception {
+        send("line one\r\nline two\r\npartial");
+        assertEquals("line one\r\n", text(sync(() -> stream.readUntil("\r\n".getBytes()))));
+        assertEquals("line two\r\n", text(sync(() -> stream.readUntil("\r\n".getBytes()))));
+        CompletableFuture<byte[]> third = onLoop(() -> stream.readUntil("\r\n".getBytes()));
+        send(" three\r");
+        send("\n");
+        assertEquals("partial three\r\n", text(sync(() -> third)));
+    }
+
+    @Test
+    void aDelimiterBeyondMaxBytesClosesTheStreamWithUnsatisfiableRead() throws Exception {
+        send("abcdef");
+        Throwable e = failure(() -> stream.readUntil("f".getBytes(), 5));
+        assertInstanceOf(StreamClosedException.class, e);
+        assertInstanceOf(UnsatisfiableReadException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("within 5 bytes"), e.getCause().getMessage());
+        assertTrue(stream.closed());
+        assertInstanceOf(UnsatisfiableReadException.class, stream.error());
+    }
+
+    @Test
+    void aDelimiterEndingExactlyAtMaxBytesIsFound() throws Exception {
+        send("abcdef");
+        assertEquals("abcdef", text(sync(() -> stream.readUntil("f".getBytes(), 6))));
+    }
+
+    @Test
+    void noDelimiterWithinMaxBytesFailsOnceThatManyArrived() throws Exception {
+        CompletableFuture<byte[]> f = onLoop(() -> stream.readUntil("\n".getBytes(), 8));
+        send("12345678");
+        Throwable e = failure(() -> f);
+        assertInstanceOf(UnsatisfiableReadException.class, e.getCause());
+    }
+
+    @Test
+    void readUntilRegexEndsAtTheEndOfTheMatch() throws Exception {
+        send("HTTP/1.1 200 OK\r\nX: y\r\n\r\nbody");
+        byte[] head = sync(() -> stream.readUntilRegex(Pattern.compile("\r\n\r\n"), 1000));
+        assertEquals("HTTP/1.1 200 OK\r\nX: y\r\n\r\n", text(head));
+        assertEquals("body", text(sync(() -> stream.readBytes(4))));
+    }
+
+    @Test
+    void readUntilRegexFindsAMatchThatArrivesInPieces() throws Exception {
+        CompletableFuture<byte[]> f = onLoop(() -> stream.readUntilRegex(Pattern.compile("END\\d"), 1000));
+        send("abc E");
+        send("ND");
+        send("7 rest");
+        assertEquals("abc END7", text(sync(() -> f)));
+    }
+
+    @Test
+    void readUntilCloseReturnsEverythingOnceThePeerCloses() throws Exception {
+        CompletableFuture<byte[]> f = onLoop(stream::readUntilClose);
+        send("first ");
+        send("second");
+        peer.shutdownOutput();
+        assertEquals("first second", text(sync(() -> f)));
+        assertTrue(stream.closed());
+        assertNull(stream.error());
+    }
+
+    @Test
+    void readIntoFillsTheBufferAndAdvancesItsPosition() throws Exception {
+        send("0123456789");
+        ByteBuffer dst = ByteBuffer.allocate(4);
+        assertEquals(4, sync(() -> stream.readInto(dst, false)));
+        assertEquals(4, dst.position());
+        assertEquals("0123", text(dst.array()));
+        ByteBuffer big = ByteBuffer.allocate(100);
+        assertEquals(6, sync(() -> stream.readInto(big, true)));
+        assertEquals("456789", text(Arrays.copyOf(big.array(), big.position())));
+        ByteBuffer direct = ByteBuffer.allocateDirect(3);
+        CompletableFuture<Integer> pending = onLoop(() -> stream.readInto(direct, false));
+        send("xyz");
+        assertEquals(3, sync(() -> pending));
+        assertEquals('x', direct.get(0));
+    }
+
+    @Test
+    void aSecondReadWhileOneIsPendingFailsWithAlreadyReading() throws Exception {
+        CompletableFuture<byte[]> first = onLoop(() -> stream.readBytes(1));
+        Throwable e = failure(() -> stream.readBytes(1));
+        assertInstanceOf(IllegalStateException.class, e);
+        assertEquals("already reading", e.getMessage());
+        send("x");
+        assertEquals("x", text(sync(() -> first)));
+    }
+
+    @Test
+    void bufferedDataStaysReadableAfterThePeerClosed() throws Exception {
+        send("buffered");
+        assertEquals("b", text(sync(() -> stream.readBytes(1))));
+        peer.close();
+        assertEquals("uff", text(sync(() -> stream.readBytes(3))));
+        assertEquals("ered", text(sync(stream::readUntilClose)));
+        Throwable e = failure(() -> stream.readBytes(1));
+        assertInstanceOf(StreamClosedException.class, e);
+        assertTrue(e.getMessage().startsWith("Stream is closed"));
+    }
+
+    @Test
+    void theSocketIsReadOnlyWhileAReadIsPending() throws Exception {
+        // 100 KB waiting in the kernel, a 10 KB read buffer: 1 KB reads never overflow it.
+        IOStream small = stream(StreamOptions.defaults().withMaxBufferSize(10 * 1024));
+        byte[] data = new byte[100 * 1024];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 31);
+        }
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                send(data);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        for (int i = 0; i < 100; i++) {
+            int at = i;
+            byte[] chunk = sync(() -> small.readBytes(1024));
+            assertArrayEquals(Arrays.copyOfRange(data, at * 1024, at * 1024 + 1024), chunk);
+        }
+        writer.join(10_000);
+        assertFalse(small.closed());
+    }
+
+    @Test
+    void theReadBufferLimitClosesTheStreamWithBufferFull() throws Exception {
+        IOStream small = stream(StreamOptions.defaults().withMaxBufferSize(1024));
+        CompletableFuture<byte[]> f = onLoop(() -> small.readUntil("\n".getBytes()));
+        send(new byte[4096]);
+        Throwable e = failure(() -> f);
+        assertInstanceOf(StreamClosedException.class, e);
+        assertInstanceOf(StreamBufferFullException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("1024"), e.getCause().getMessage());
+    }
+
+    @Test
+    void aLargeReadUntilArrivingInSmallPiecesIsFoundWhole() throws Exception {
+        byte[] big = new byte[4 * 1024 * 1024];
+        Arrays.fill(big, (byte) 'x');
+        big[big.length - 1] = '\n';
+        CompletableFuture<byte[]> f = onLoop(() -> stream.readUntil("\n".getBytes()));
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                for (int off = 0; off < big.length; off += 1000) {
+                    peer.write(ByteBuffer.wrap(big, off, Math.min(1000, big.length - off)));
+                }
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        byte[] line = sync(() -> f);
+        writer.join(10_000);
+        assertArrayEquals(big, line);
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    @Test
+    void writeFuturesCompleteInOrderOnceTheBytesReachedTheKernel() throws Exception {
+        List<Integer> order = new ArrayList<>();
+        sync(() -> {
+            CompletableFuture<Void> a = stream.write("one ".getBytes()).thenRun(() -> order.add(1));
+            CompletableFuture<Void> b = stream.write(ByteBuffer.wrap("two ".getBytes())).thenRun(() -> order.add(2));
+            CompletableFuture<Void> c = stream.write("three".getBytes()).thenRun(() -> order.add(3));
+            return CompletableFuture.allOf(a, b, c);
+        });
+        assertEquals(List.of(1, 2, 3), order);
+        assertEquals("one two three", text(receive(13)));
+    }
+
+    @Test
+    void theCallerMayReuseItsArrayOnceWriteReturns() throws Exception {
+        accepted.setOption(StandardSocketOptions.SO_SNDBUF, 8192);
+        byte[] reused = new byte[8 << 20]; // far more than the kernel takes at once: most of it is queued
+        Arrays.fill(reused, (byte) 'a');
+        CompletableFuture<byte[]> received = new CompletableFuture<>();
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try {
+                received.complete(receive(reused.length));
+            } catch (IOException e) {
+                received.completeExceptionally(e);
+            }
+        });
+        boolean[] queued = new boolean[1];
+        sync(() -> {
+            CompletableFuture<Void> f = stream.write(reused);
+            queued[0] = stream.writing();
+            Arrays.fill(reused, (byte) 'b'); // the queued part must have been copied
+            return f;
+        });
+        reader.join(10_000);
+        assertTrue(queued[0], "part of the write was queued");
+        for (byte b : received.get(10, TimeUnit.SECONDS)) {
+            assertEquals('a', b);
+        }
+    }
+
+    @Test
+    void aZeroByteWriteCompletes() throws Exception {
+        sync(() -> stream.write(new byte[0]));
+        assertFalse(stream.writing());
+    }
+
+    @Test
+    void overTheWriteBufferLimitOneWriteFailsAndTheStreamStaysOpen() throws Exception {
+        IOStream limited = stream(StreamOptions.defaults().withMaxWriteBufferSize(64 * 1024));
+        // Fill the kernel's buffers so that writes queue.
+        List<CompletableFuture<Void>> queued = new ArrayList<>();
+        CompletableFuture<Void> refused = onLoop(() -> {
+            byte[] chunk = new byte[16 * 1024];
+            while (true) {
+                CompletableFuture<Void> f = limited.write(chunk);
+                if (f.isCompletedExceptionally()) {
+                    return f;
+                }
+                queued.add(f);
+            }
+        });
+        ExecutionException e = assertThrows(ExecutionException.class, () -> refused.get(1, TimeUnit.SECONDS));
+        assertInstanceOf(StreamBufferFullException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("65536"), e.getCause().getMessage());
+        assertFalse(limited.closed());
+        // The peer drains everything: every queued write completes.
+        Thread reader = Thread.ofPlatform().start(() -> {
+            ByteBuffer sink = ByteBuffer.allocate(64 * 1024);
+            try {
+                while (peer.read(sink.clear()) > 0) {
+                    // drain
+                }
+            } catch (IOException ignored) {
+                // closed at the end of the test
+            }
+        });
+        sync(() -> CompletableFuture.allOf(queued.toArray(CompletableFuture[]::new)));
+        peer.shutdownInput();
+        reader.join(10_000);
+    }
+
+    @Test
+    void writingToAClosedStreamFailsWithStreamClosed() throws Exception {
+        stream.close();
+        Throwable e = failure(() -> stream.write("x".getBytes()));
+        assertInstanceOf(StreamClosedException.class, e);
+    }
+
+    // ------------------------------------------------------------------ connect
+
+    @Test
+    void writesIssuedWhileConnectingAreSentOnceConnected() throws Exception {
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            IOStream client = new IOStream(SocketChannel.open(), loop, StreamOptions.defaults());
+            List<String> order = new ArrayList<>();
+            sync(() -> {
+                CompletableFuture<IOStream> connected = client.connect(server.getLocalAddress())
+                        .whenComplete((s, e) -> order.add("connected"));
+                CompletableFuture<Void> written = client.write("early bird".getBytes())
+                        .whenComplete((v, e) -> order.add("written"));
+                return CompletableFuture.allOf(connected, written);
+            });
+            assertEquals(List.of("connected", "written"), order);
+            try (SocketChannel other = server.accept()) {
+                ByteBuffer b = ByteBuffer.allocate(10);
+                while (b.hasRemaining()) {
+                    other.read(b);
+                }
+                assertEquals("early bird", text(b.array()));
+            }
+            client.close();
+        }
+    }
+
+    @Test
+    void aRefusedConnectFailsWithStreamClosedCausedByConnectException() throws Exception {
+        int freePort;
+        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            freePort = ((InetSocketAddress) probe.getLocalAddress()).getPort();
+        }
+        IOStream client = new IOStream(SocketChannel.open(), loop, StreamOptions.defaults());
+        CompletableFuture<Void> write = new CompletableFuture<>();
+        Throwable e = failure(() -> {
+            CompletableFuture<IOStream> f = client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), freePort));
+            client.write("x".getBytes()).whenComplete((v, err) -> write.complete(null));
+            return f;
+        });
+        assertInstanceOf(StreamClosedException.class, e);
+        assertInstanceOf(ConnectException.class, e.getCause());
+        assertTrue(write.isDone(), "the queued write failed too");
+        assertTrue(client.closed());
+    }
+
+    // ------------------------------------------------------------------ close
+
+    @Test
+    void closingFailsEveryPendingFutureWithStreamClosed() throws Exception {
+        CompletableFuture<byte[]> read = onLoop(() -> stream.readBytes(10));
+        IOException cause = new IOException("shut down by the test");
+        stream.close(cause);
+        Throwable e = failure(() -> read);
+        assertInstanceOf(StreamClosedException.class, e);
+        assertEquals(cause, e.getCause());
+        assertEquals(cause, stream.error());
+        stream.close(new IOException("second"));
+        assertEquals(cause, stream.error(), "the first cause stays");
+    }
+
+    @Test
+    void theCloseCallbackRunsAfterTheCallbacksAlreadyQueued() throws Exception {
+        List<String> order = new ArrayList<>();
+        sync(() -> {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            stream.setCloseCallback(() -> {
+                order.add("close callback");
+                done.complete(null);
+            });
+            loop.addCallback(() -> order.add("queued before close"));
+            stream.close();
+            order.add("close returned");
+            return done;
+        });
+        assertEquals(List.of("close returned", "queued before close", "close callback"), order);
+    }
+
+    @Test
+    void anIdleStreamWithACloseCallbackNoticesThePeerClosing() throws Exception {
+        sync(() -> {
+            CompletableFuture<Void> closed = new CompletableFuture<>();
+            stream.setCloseCallback(() -> closed.complete(null));
+            loop.addCallback(() -> {
+                try {
+                    peer.close();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            return closed;
+        });
+        assertTrue(stream.closed());
+        assertNull(stream.error());
+    }
+
+    @Test
+    void aPeerResetClosesTheStreamAndFailsThePendingRead() throws Exception {
+        CompletableFuture<byte[]> read = onLoop(() -> stream.readBytes(10));
+        peer.setOption(StandardSocketOptions.SO_LINGER, 0);
+        peer.close();
+        Throwable e = failure(() -> read);
+        assertInstanceOf(StreamClosedException.class, e);
+        assertInstanceOf(IOException.class, e.getCause());
+        assertTrue(stream.closed());
+    }
+
+    // ------------------------------------------------------------------ threads and context
+
+    @Test
+    void callsFromAnotherThreadAreHandedToTheLoop() throws Exception {
+        Thread thread = loop.startInNewThread("stream-loop");
+        try {
+            send("from afar\n");
+            CompletableFuture<byte[]> line = stream.readUntil("\n".getBytes());
+            assertEquals("from afar\n", text(line.get(10, TimeUnit.SECONDS)));
+            stream.write("reply".getBytes()).get(10, TimeUnit.SECONDS);
+            assertEquals("reply", text(receive(5)));
+        } finally {
+            loop.stop();
+            thread.join(10_000);
+        }
+    }
+
+    @Test
+    void futuresCompleteUnderTheContextOfTheCallThatMadeThem() throws Exception {
+        Context.Key<String> key = Context.key("request");
+        send("ping");
+        String seen = sync(() -> Context.current().with(key, "r7").call(
+                () -> stream.readBytes(4).thenApply(b -> Context.current().get(key))));
+        assertEquals("r7", seen);
+    }
+
+    @Test
+    void badArgumentsThrowAtOnce() {
+        assertThrows(NullPointerException.class, () -> stream.readUntil(null));
+        assertThrows(IllegalArgumentException.class, () -> stream.readUntil(new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> stream.readUntil("x".getBytes(), 0));
+        assertThrows(NullPointerException.class, () -> stream.write((byte[]) null));
+        assertThrows(IllegalArgumentException.class, () -> StreamOptions.defaults().withMaxBufferSize(0));
+        assertEquals(512, StreamOptions.defaults().withMaxBufferSize(1024).readChunkSize());
+    }
+
+    @Test
+    void unwrapHelperIsNotNeededForJoin() {
+        CompletableFuture<byte[]> f = CompletableFuture.failedFuture(new StreamClosedException(null));
+        CompletionException e = assertThrows(CompletionException.class, f::join);
+        assertInstanceOf(StreamClosedException.class, e.getCause());
+    }
+}
