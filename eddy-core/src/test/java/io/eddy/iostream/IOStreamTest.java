@@ -321,7 +321,7 @@ class IOStreamTest {
 
     @Test
     void theCallerMayReuseItsArrayOnceWriteReturns() throws Exception {
-        accepted.setOption(StandardSocketOptions.SO_SNDBUF, 8192);
+        accepted.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
         byte[] reused = new byte[8 << 20]; // far more than the kernel takes at once: most of it is queued
         Arrays.fill(reused, (byte) 'a');
         CompletableFuture<byte[]> received = new CompletableFuture<>();
