@@ -1,0 +1,183 @@
+package io.eddy.tcp;
+
+import io.eddy.ioloop.Handler;
+import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.Timeout;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.function.BiConsumer;
+
+import static java.lang.System.Logger.Level.DEBUG;
+import static java.lang.System.Logger.Level.ERROR;
+import static java.lang.System.Logger.Level.INFO;
+import static java.lang.System.Logger.Level.WARNING;
+
+/**
+ * The READ handler behind {@link Sockets#addAcceptHandler}: accepts in batches, hands connections to
+ * the callback, and backs off while accept fails. Loop thread only.
+ */
+final class AcceptHandler implements Handler<ServerSocketChannel> {
+
+    /** {@link ServerSocketChannel#accept()}, replaceable so that tests can make it fail. */
+    @FunctionalInterface
+    interface Acceptor {
+        /** A connection, or null when none is waiting. */
+        SocketChannel accept(ServerSocketChannel server) throws IOException;
+    }
+
+    static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
+
+    private static final System.Logger LOG = System.getLogger("io.eddy.tcp");
+
+    private final IOLoop loop;
+    private final ServerSocketChannel server;
+    private final BiConsumer<SocketChannel, InetSocketAddress> callback;
+    private final Acceptor acceptor;
+
+    private boolean removed;
+    /** Accept failures since the last accept that did not fail. */
+    private int failuresInARow;
+    /** Whether accepting is failing and was paused at least once since the last accept that did not fail. */
+    private boolean failing;
+    private Duration backoff = FIRST_BACKOFF;
+    private Timeout retry;
+
+    AcceptHandler(IOLoop loop, ServerSocketChannel server, BiConsumer<SocketChannel, InetSocketAddress> callback,
+                  Acceptor acceptor) {
+        this.loop = loop;
+        this.server = server;
+        this.callback = callback;
+        this.acceptor = acceptor;
+    }
+
+    @Override
+    public void handle(ServerSocketChannel channel, int events) {
+        for (int i = 0; i < Sockets.ACCEPTS_PER_EVENT && !removed; i++) {
+            SocketChannel connection;
+            try {
+                connection = acceptor.accept(server);
+            } catch (ClosedChannelException closed) {
+                return; // the server was closed; the loop drops its registration
+            } catch (IOException e) {
+                if (failed(e)) {
+                    return;
+                }
+                continue;
+            }
+            acceptWorked();
+            if (connection == null) {
+                return;
+            }
+            handOver(connection);
+        }
+    }
+
+    /** Stops accepting and removes the handler. Idempotent. Loop thread, or any while it is not running. */
+    void remove() {
+        if (removed) {
+            return;
+        }
+        if (!loop.isClosed()) {
+            loop.removeHandler(server); // throws from a foreign thread while the loop runs: nothing changed yet
+        }
+        removed = true;
+        if (retry != null) {
+            retry.cancel();
+            retry = null;
+        }
+    }
+
+    /** Handles an accept failure; true if accepting is paused now. */
+    private boolean failed(IOException e) {
+        failuresInARow++;
+        boolean exhausted = outOfResources(e);
+        if (!exhausted && failuresInARow < 2) {
+            LOG.log(ERROR, "Error accepting a connection on " + local() + "; trying the next one", e);
+            return false;
+        }
+        if (!failing) {
+            failing = true;
+            LOG.log(WARNING, (exhausted ? "Out of file descriptors or memory" : "Accept keeps failing")
+                    + " on " + local() + " (" + e.getMessage() + "): not accepting for " + backoff.toMillis()
+                    + " ms, then retrying with back-off up to " + MAX_BACKOFF.toMillis()
+                    + " ms until it works; open connections are served meanwhile");
+        }
+        loop.updateHandler(server, IOLoop.NONE);
+        Duration wait = backoff;
+        backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+        retry = loop.callLater(wait, this::resume);
+        return true;
+    }
+
+    private void resume() {
+        retry = null;
+        if (removed || !server.isOpen()) {
+            return;
+        }
+        try {
+            loop.updateHandler(server, IOLoop.READ);
+        } catch (IllegalArgumentException closedMeanwhile) {
+            return;
+        }
+        handle(server, IOLoop.READ); // accept now: no need to wait for the next poll
+    }
+
+    private void acceptWorked() {
+        failuresInARow = 0;
+        backoff = FIRST_BACKOFF;
+        if (failing) {
+            failing = false;
+            LOG.log(INFO, "Accepting connections again on " + local());
+        }
+    }
+
+    private void handOver(SocketChannel connection) {
+        InetSocketAddress remote;
+        try {
+            connection.configureBlocking(false);
+            remote = (InetSocketAddress) connection.getRemoteAddress();
+        } catch (IOException e) {
+            LOG.log(DEBUG, "accepted connection on " + local() + " failed at once; closing it", e);
+            try {
+                connection.close();
+            } catch (IOException ignored) {
+                // already broken
+            }
+            return;
+        }
+        try {
+            callback.accept(connection, remote);
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (RuntimeException e) {
+            loop.addCallback(() -> {
+                throw e; // reported by the loop like a handler's exception, after this batch
+            });
+        } catch (Error e) {
+            loop.addCallback(() -> {
+                throw e;
+            });
+        }
+    }
+
+    /** EMFILE, ENFILE, ENOBUFS, ENOMEM, recognised by the JDK's (strerror) message. */
+    static boolean outOfResources(IOException e) {
+        String m = e.getMessage();
+        return m != null && (m.contains("Too many open files") || m.contains("No buffer space")
+                || m.contains("Cannot allocate memory"));
+    }
+
+    private String local() {
+        try {
+            return String.valueOf(server.getLocalAddress());
+        } catch (IOException e) {
+            return String.valueOf(server);
+        }
+    }
+}
