@@ -43,11 +43,14 @@ final class EchoCommand implements Callable<Integer> {
             description = "Port to listen on, 0 for any free port (default: ${DEFAULT-VALUE}).")
     private int port;
 
-    // Read by nothing yet: until the IOStream server exists, the raw server is also the default.
     @Option(names = "--raw",
-            description = "The reference demo's server: raw addHandler, a message queue per connection"
-                    + " (for now also the default).")
+            description = "The reference demo's server instead: raw addHandler, a message queue per connection,"
+                    + " one loop.")
     private boolean raw;
+
+    @Option(names = "--loops", defaultValue = "1", paramLabel = "N",
+            description = "Event loops, each on its own thread sharing the port; 0 for one per core (default: ${DEFAULT-VALUE}).")
+    private int loops;
 
     @Option(names = "--quiet", description = "Print only the 'listening on' line.")
     private boolean quiet;
@@ -63,6 +66,45 @@ final class EchoCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "Invalid value for option '--port': " + port + " is not in 0..65535");
         }
+        if (loops < 0) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--loops': " + loops + " is negative (0 means one per core)");
+        }
+        if (raw && loops != 1) {
+            throw new ParameterException(spec.commandLine(), "--raw runs on one loop: drop --loops " + loops);
+        }
+        return raw ? runRaw() : runStreams(loops == 0 ? Runtime.getRuntime().availableProcessors() : loops);
+    }
+
+    /** The IOStream server: loops on their own threads; this thread waits for a signal. */
+    private int runStreams(int loopCount) throws IOException {
+        StreamEchoServer server;
+        try {
+            server = StreamEchoServer.start(host, port, loopCount, quiet ? null : out);
+        } catch (IOException e) {
+            err.println("eddy: cannot listen on " + host + ":" + port + ": " + describe(e));
+            return EXIT_FAILED;
+        }
+        out.println("listening on " + RawEchoServer.format(server.address()));
+        out.flush();
+        java.util.concurrent.CountDownLatch signalled = new java.util.concurrent.CountDownLatch(1);
+        SignalHandler stop = signal -> signalled.countDown();
+        SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
+        SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
+        try {
+            signalled.await();
+            server.shutdown();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            Signal.handle(new Signal("INT"), previousInt);
+            Signal.handle(new Signal("TERM"), previousTerm);
+        }
+        return EXIT_OK;
+    }
+
+    /** The reference demo's server, on a loop on this thread. */
+    private int runRaw() throws IOException {
         IOLoop loop = IOLoop.create();
         RawEchoServer server;
         try {

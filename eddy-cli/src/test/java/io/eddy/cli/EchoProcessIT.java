@@ -110,9 +110,43 @@ final class EchoProcessIT {
     }
 
     @Test
-    void withoutQuietPrintsConnectionReceivedAndClosingLines() throws Exception {
-        // Plain 'eddy echo' runs the raw server too, until the IOStream version exists.
+    void theStreamServerOnTwoLoopsEchoesTwentyClientsThenExitsZeroOnSigterm() throws Exception {
+        try (Eddy eddy = new Eddy("echo", "--port", "0", "--loops", "2", "--quiet")) {
+            InetSocketAddress address = eddy.awaitListening();
+
+            EchoLoad.run(address, 20, 1000);
+
+            assertEquals(0, eddy.stopWith("TERM"), "exit code; stderr: " + eddy.stderr);
+            assertEquals(List.of(), eddy.stdout.drain(), "--quiet prints only the listening line");
+            assertEquals("", eddy.stderr.toString());
+        }
+    }
+
+    @Test
+    void netcatTalksToTheStreamServer() throws Exception {
         try (Eddy eddy = new Eddy("echo", "--port", "0")) {
+            InetSocketAddress address = eddy.awaitListening();
+            Process nc = new ProcessBuilder("nc", "-N", "127.0.0.1", String.valueOf(address.getPort())).start();
+            try {
+                try (OutputStream in = nc.getOutputStream()) {
+                    in.write("hello eddy\nsecond line\n".getBytes(StandardCharsets.US_ASCII));
+                }
+                String echoed = new String(nc.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertTrue(nc.waitFor(10, TimeUnit.SECONDS), "nc did not finish");
+                assertEquals("hello eddy\nsecond line\n", echoed);
+            } finally {
+                nc.destroyForcibly();
+            }
+            String connection = eddy.stdout.next(TIMEOUT);
+            assertTrue(connection.startsWith("connection 127.0.0.1:"), connection);
+            eddy.stdout.await("closing " + connection.substring("connection ".length()), TIMEOUT);
+            assertEquals(0, eddy.stopWith("TERM"), "exit code; stderr: " + eddy.stderr);
+        }
+    }
+
+    @Test
+    void withoutQuietTheRawServerPrintsConnectionReceivedAndClosingLines() throws Exception {
+        try (Eddy eddy = new Eddy("echo", "--raw", "--port", "0")) {
             InetSocketAddress address = eddy.awaitListening();
             String client;
             try (Socket socket = new Socket()) {

@@ -40,7 +40,7 @@ final class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"--tls", "--loops=2", "--connections=4"})
+    @ValueSource(strings = {"--tls", "--connections=4"})
     void flagsThatDoNotExistYetAreOneLineUsageErrors(String flag) {
         assertEquals(2, eddy("echo", flag));
         assertEquals(1, err().lines().count(), err());
@@ -57,6 +57,20 @@ final class MainTest {
     }
 
     @Test
+    void aNegativeLoopCountIsAOneLineUsageError() {
+        assertEquals(2, eddy("echo", "--loops", "-1"));
+        assertEquals(1, err().lines().count(), err());
+        assertTrue(err().contains("--loops") && err().contains("-1"), err());
+    }
+
+    @Test
+    void theRawServerRunsOnOneLoopOnly() {
+        assertEquals(2, eddy("echo", "--raw", "--loops", "2"));
+        assertEquals(1, err().lines().count(), err());
+        assertTrue(err().contains("--raw") && err().contains("--loops 2"), err());
+    }
+
+    @Test
     void noCommandIsAUsageError() {
         assertEquals(2, eddy());
         assertEquals("eddy: missing command (see 'eddy --help')" + System.lineSeparator(), err());
@@ -65,7 +79,7 @@ final class MainTest {
     @Test
     void echoHelpExitsZeroAndDescribesEveryOption() {
         assertEquals(0, eddy("echo", "--help"));
-        for (String option : new String[] {"--host", "--port", "--raw", "--quiet", "--help", "--version"}) {
+        for (String option : new String[] {"--host", "--port", "--loops", "--raw", "--quiet", "--help", "--version"}) {
             assertTrue(out().contains(option), option + " missing from:\n" + out());
         }
         assertEquals("", err());

@@ -1,0 +1,118 @@
+package io.eddy.cli;
+
+import io.eddy.ioloop.IOLoop;
+import io.eddy.iostream.IOStream;
+import io.eddy.tcp.ServerOptions;
+import io.eddy.tcp.Sockets;
+import io.eddy.tcp.StreamHandler;
+import io.eddy.tcp.TCPServer;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The echo server on {@link IOStream}s: what {@code eddy echo} runs. Each connection reads whatever has
+ * arrived (up to 64 KiB), writes it back, and reads again once the write reached the kernel, so a client
+ * that does not read back slows down its own sending instead of filling the server's memory.
+ *
+ * <p>With more than one loop, each loop has its own listening socket on the same port (SO_REUSEPORT)
+ * and the kernel spreads the connections over them.
+ *
+ * <p>Threads: {@link #start} and {@link #shutdown} from the thread that set the server up; the streams
+ * run on their loops' threads.
+ */
+final class StreamEchoServer {
+
+    private static final int READ_SIZE = 64 * 1024;
+
+    private final TCPServer server;
+    private final List<IOLoop> loops = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final InetSocketAddress address;
+
+    private StreamEchoServer(TCPServer server, InetSocketAddress address) {
+        this.server = server;
+        this.address = address;
+    }
+
+    /**
+     * Listens on {@code host:port} with {@code loopCount} loops, each on its own thread.
+     *
+     * @param log where to print connections and closes; null for nothing
+     */
+    static StreamEchoServer start(String host, int port, int loopCount, PrintStream log) throws IOException {
+        TCPServer server = new TCPServer(handler(log), ServerOptions.defaults().withReusePort(loopCount > 1));
+        StreamEchoServer echo = null;
+        try {
+            for (int i = 0; i < loopCount; i++) {
+                IOLoop loop = IOLoop.create();
+                // Port 0 picks a free port once; the other loops' sockets join it.
+                int bindPort = echo == null ? port : echo.address.getPort();
+                List<ServerSocketChannel> sockets = Sockets.bindSockets(bindPort, host, null, 128, loopCount > 1);
+                if (echo == null) {
+                    echo = new StreamEchoServer(server, (InetSocketAddress) sockets.get(0).getLocalAddress());
+                }
+                echo.loops.add(loop);
+                loop.makeCurrent();
+                try {
+                    server.addSockets(sockets);
+                } finally {
+                    IOLoop.clearCurrent();
+                }
+            }
+            for (int i = 0; i < echo.loops.size(); i++) {
+                echo.threads.add(echo.loops.get(i).startInNewThread("eddy-echo-" + i));
+            }
+            return echo;
+        } catch (IOException | RuntimeException e) {
+            server.stop();
+            if (echo != null) {
+                echo.loops.forEach(IOLoop::shutdown);
+            }
+            throw e;
+        }
+    }
+
+    static StreamHandler handler(PrintStream log) {
+        return (stream, address) -> {
+            String client = RawEchoServer.format(address);
+            if (log != null) {
+                log.println("connection " + client);
+                stream.setCloseCallback(() -> log.println("closing " + client));
+            }
+            stream.setNoDelay(true);
+            echo(stream);
+            return null;
+        };
+    }
+
+    private static void echo(IOStream stream) {
+        stream.readBytes(READ_SIZE, true).whenComplete((data, error) -> {
+            if (error != null) {
+                stream.close();
+            } else {
+                stream.write(data).thenRun(() -> echo(stream));
+            }
+        });
+    }
+
+    /** The address of the first listening socket, with the real port. */
+    InetSocketAddress address() {
+        return address;
+    }
+
+    /** Stops listening, stops every loop and closes its connections; returns once the loop threads ended. */
+    void shutdown() throws InterruptedException {
+        server.stop();
+        for (IOLoop loop : loops) {
+            loop.shutdown();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+    }
+}
