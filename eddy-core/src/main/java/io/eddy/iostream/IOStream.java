@@ -49,6 +49,14 @@ public class IOStream implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("io.eddy.iostream");
     private static final byte[] EMPTY = {};
+    /** An emptied read buffer larger than this is dropped, so an idle stream holds no big buffer. */
+    private static final int KEPT_BUFFER = 4 * 1024;
+    /**
+     * Each loop thread's socket-read buffer: reads land here and only the bytes that arrived are copied
+     * into the stream's own buffer, sized to its data (libuv's approach). Direct, so the JDK needs no
+     * temporary buffer of its own. Loop threads only.
+     */
+    private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 * 1024));
 
     private final SocketChannel channel;
     private final IOLoop loop;
@@ -56,7 +64,6 @@ public class IOStream implements AutoCloseable {
 
     // ---- read side (loop thread) ----
     private byte[] buffer = EMPTY;
-    private ByteBuffer bufferView = ByteBuffer.wrap(EMPTY);
     private int start;
     private int end;
     private PendingRead read;
@@ -375,10 +382,16 @@ public class IOStream implements AutoCloseable {
             throw new StreamBufferFullException("Reached maximum read buffer size: " + options.maxBufferSize() + " bytes");
         }
         int chunk = Math.min(options.readChunkSize(), room);
-        ensureSpace(chunk);
-        bufferView.limit(end + chunk).position(end);
-        int n = readChannel(bufferView);
+        ByteBuffer scratch = SCRATCH.get();
+        if (scratch.capacity() < chunk) {
+            scratch = ByteBuffer.allocateDirect(chunk);
+            SCRATCH.set(scratch);
+        }
+        scratch.clear().limit(chunk);
+        int n = readChannel(scratch);
         if (n > 0) {
+            ensureSpace(n);
+            scratch.get(0, buffer, end, n);
             end += n;
         }
         return n;
@@ -389,19 +402,19 @@ public class IOStream implements AutoCloseable {
         return channel.read(dst);
     }
 
-    private void ensureSpace(int chunk) {
-        if (buffer.length - end >= chunk) {
+    /** Makes room for {@code n} more bytes after {@code end}: compacts, or grows (at least doubling). */
+    private void ensureSpace(int n) {
+        if (buffer.length - end >= n) {
             return;
         }
         int buffered = end - start;
-        if (buffered + chunk <= buffer.length && start > 0) {
+        if (buffered + n <= buffer.length) {
             System.arraycopy(buffer, start, buffer, 0, buffered);
         } else {
-            int size = Math.max(buffered + chunk, Math.min(buffer.length * 2, options.maxBufferSize()));
-            byte[] bigger = new byte[Math.max(size, buffered + chunk)];
+            int size = Math.max(buffered + n, Math.min(buffer.length * 2, options.maxBufferSize()));
+            byte[] bigger = new byte[size];
             System.arraycopy(buffer, start, bigger, 0, buffered);
             buffer = bigger;
-            bufferView = ByteBuffer.wrap(bigger);
         }
         start = 0;
         end = buffered;
@@ -418,6 +431,9 @@ public class IOStream implements AutoCloseable {
         if (start == end) {
             start = 0;
             end = 0;
+            if (buffer.length > KEPT_BUFFER) {
+                buffer = EMPTY;
+            }
         }
     }
 

@@ -226,6 +226,7 @@ public final class TCPServer {
         final Runnable remover;
         /** Accepted streams not known to be closed yet. Loop thread only. */
         final Set<IOStream> streams = new HashSet<>();
+        private int pruneAt = 1024;
 
         Acceptor(IOLoop loop, ServerSocketChannel socket) {
             this.loop = loop;
@@ -235,8 +236,10 @@ public final class TCPServer {
 
         private void accepted(SocketChannel channel, InetSocketAddress address) {
             IOStream stream = new IOStream(channel, loop, options.streamOptions());
-            if (streams.size() > 1024) {
+            if (streams.size() >= pruneAt) {
+                // Forget closed streams; pruning only when the set doubled keeps accepts O(1) amortised.
                 streams.removeIf(IOStream::closed);
+                pruneAt = Math.max(1024, 2 * streams.size());
             }
             streams.add(stream);
             try {
