@@ -1,0 +1,86 @@
+package io.eddy.tcp;
+
+import io.eddy.iostream.StreamOptions;
+
+import javax.net.ssl.SSLContext;
+import java.net.InetSocketAddress;
+import java.net.ProtocolFamily;
+import java.net.StandardProtocolFamily;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a {@link TCPClient} connects and what stream it makes. Immutable; the withers return copies.
+ *
+ * <pre>{@code
+ * ConnectOptions options = ConnectOptions.defaults()
+ *         .withFamily(StandardProtocolFamily.INET)
+ *         .withTimeout(Duration.ofSeconds(5));
+ * }</pre>
+ *
+ * @param family        {@link StandardProtocolFamily#INET}, {@link StandardProtocolFamily#INET6}, or null for
+ *                      any: passed to the {@link Resolver}, and only addresses of that family are tried
+ * @param sslContext    TLS for the connection, or null for plain TCP. TLS clients are not available yet:
+ *                      {@link TCPClient#connect(String, int, ConnectOptions)} fails its future with
+ *                      {@link UnsupportedOperationException} when this is not null (it will be wired to a
+ *                      TLS stream in a later version)
+ * @param streamOptions options of the connected stream
+ * @param sourceAddress the local address (and port: 0 for any) every attempt's socket binds to before
+ *                      connecting, or null to let the system choose
+ * @param timeout       the deadline for the whole connect, resolving included, or null for none; when it
+ *                      passes, the future fails with {@link java.util.concurrent.TimeoutException}
+ */
+public record ConnectOptions(ProtocolFamily family, SSLContext sslContext, StreamOptions streamOptions,
+                             InetSocketAddress sourceAddress, Duration timeout) {
+
+    /**
+     * Checks the options.
+     *
+     * @throws NullPointerException     if {@code streamOptions} is null
+     * @throws IllegalArgumentException naming the value, if {@code family} is neither null, INET nor INET6,
+     *                                  {@code sourceAddress} is unresolved, or {@code timeout} is zero or
+     *                                  negative
+     */
+    public ConnectOptions {
+        Objects.requireNonNull(streamOptions, "streamOptions");
+        if (family != null && family != StandardProtocolFamily.INET && family != StandardProtocolFamily.INET6) {
+            throw new IllegalArgumentException("family must be INET, INET6 or null (any): " + family);
+        }
+        if (sourceAddress != null && sourceAddress.isUnresolved()) {
+            throw new IllegalArgumentException("sourceAddress must be resolved: " + sourceAddress);
+        }
+        if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
+            throw new IllegalArgumentException("timeout must be positive (or null for none): " + timeout);
+        }
+    }
+
+    /** Any family, no TLS, {@link StreamOptions#defaults()}, no source address, no timeout. */
+    public static ConnectOptions defaults() {
+        return new ConnectOptions(null, null, StreamOptions.defaults(), null, null);
+    }
+
+    /** A copy with {@code family} changed (INET, INET6, or null for any). */
+    public ConnectOptions withFamily(ProtocolFamily family) {
+        return new ConnectOptions(family, sslContext, streamOptions, sourceAddress, timeout);
+    }
+
+    /** A copy with {@code sslContext} changed (null: plain TCP; TLS is not available yet, see above). */
+    public ConnectOptions withSslContext(SSLContext sslContext) {
+        return new ConnectOptions(family, sslContext, streamOptions, sourceAddress, timeout);
+    }
+
+    /** A copy with {@code streamOptions} changed. */
+    public ConnectOptions withStreamOptions(StreamOptions streamOptions) {
+        return new ConnectOptions(family, sslContext, streamOptions, sourceAddress, timeout);
+    }
+
+    /** A copy with {@code sourceAddress} changed (null: the system chooses). */
+    public ConnectOptions withSourceAddress(InetSocketAddress sourceAddress) {
+        return new ConnectOptions(family, sslContext, streamOptions, sourceAddress, timeout);
+    }
+
+    /** A copy with {@code timeout} changed (null: none). */
+    public ConnectOptions withTimeout(Duration timeout) {
+        return new ConnectOptions(family, sslContext, streamOptions, sourceAddress, timeout);
+    }
+}
