@@ -349,8 +349,9 @@ public final class IOLoop implements Executor, AutoCloseable {
     // ---------------------------------------------------------------- running
 
     /**
-     * Runs the loop on the calling thread until {@link #stop()}. The loop is current on this thread
-     * meanwhile. If {@code stop()} was called before, returns at once without running anything.
+     * Runs the loop on the calling thread until {@link #stop()}, or until the thread is interrupted (the
+     * interrupt flag stays set). The loop is current on this thread meanwhile. If {@code stop()} was
+     * called before, returns at once without running anything.
      *
      * @throws IllegalStateException if the loop is running already (also from one of its own
      *                               callbacks) or closed
@@ -973,6 +974,12 @@ public final class IOLoop implements Executor, AutoCloseable {
                 break;
             }
             int n = poll(timeout);
+            if (Thread.currentThread().isInterrupted()) {
+                // An interrupted thread's select returns at once, forever: leave, with the flag still set.
+                LOG.log(System.Logger.Level.DEBUG, "IOLoop thread interrupted: stopping the loop");
+                ready.clear();
+                break;
+            }
             if (jumpIfIdle && n == 0 && callbacks.isEmpty() && timerInbox.isEmpty()) {
                 virtualClock.advanceTo(timers.peek().deadline);
             }

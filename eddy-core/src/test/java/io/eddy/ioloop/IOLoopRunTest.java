@@ -108,6 +108,20 @@ class IOLoopRunTest {
     }
 
     @Test
+    void interruptingTheLoopThreadStopsTheLoopAndKeepsTheFlag() throws Exception {
+        CompletableFuture<Boolean> flagAfterStart = new CompletableFuture<>();
+        Thread thread = Thread.ofPlatform().start(() -> {
+            loop.start();
+            flagAfterStart.complete(Thread.currentThread().isInterrupted());
+        });
+        loop.submit(() -> null).get(5, TimeUnit.SECONDS); // running
+        thread.interrupt();
+        assertTrue(flagAfterStart.get(5, TimeUnit.SECONDS));
+        assertFalse(loop.isRunning());
+        thread.join(5000);
+    }
+
+    @Test
     void runSyncReturnsTheStagesValue() throws Exception {
         assertEquals(42, loop.runSync(() -> CompletableFuture.completedFuture(42)));
         CompletableFuture<String> later = new CompletableFuture<>();
