@@ -145,31 +145,6 @@ final class EchoProcessIT {
     }
 
     @Test
-    void opensslTalksTlsToTheStreamServerOnTwoLoops() throws Exception {
-        try (Eddy eddy = new Eddy("echo", "--tls", "--port", "0", "--loops", "2")) {
-            InetSocketAddress address = eddy.awaitListening();
-            String certificateLine = eddy.stdout.next(TIMEOUT);
-            assertTrue(certificateLine.matches("tls certificate self-signed for localhost, 127\\.0\\.0\\.1, SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}"),
-                    certificateLine);
-            Process client = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + address.getPort(), "-quiet")
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            try {
-                OutputStream in = client.getOutputStream();
-                in.write("hello over tls\n".getBytes(StandardCharsets.US_ASCII));
-                in.flush();
-                // -quiet keeps s_client running after its input ends: read the echo, then stop it.
-                byte[] echoed = client.getInputStream().readNBytes("hello over tls\n".length());
-                assertEquals("hello over tls\n", new String(echoed, StandardCharsets.US_ASCII));
-            } finally {
-                client.destroy();
-                client.waitFor(10, TimeUnit.SECONDS);
-            }
-            assertTrue(eddy.stdout.next(TIMEOUT).startsWith("connection 127.0.0.1:"));
-            assertEquals(0, eddy.stopWith("TERM"), "exit code; stderr: " + eddy.stderr);
-        }
-    }
-
-    @Test
     void withoutQuietTheRawServerPrintsConnectionReceivedAndClosingLines() throws Exception {
         try (Eddy eddy = new Eddy("echo", "--raw", "--port", "0")) {
             InetSocketAddress address = eddy.awaitListening();
