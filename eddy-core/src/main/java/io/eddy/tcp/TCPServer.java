@@ -3,7 +3,6 @@ package io.eddy.tcp;
 import io.eddy.ioloop.IOLoop;
 import io.eddy.ioloop.PeriodicCallback;
 import io.eddy.iostream.IOStream;
-import io.eddy.iostream.SSLIOStream;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -55,12 +54,16 @@ public final class TCPServer {
     }
 
     /**
-     * A server with {@code options}; with {@link ServerOptions#sslContext()} every connection is an
-     * {@link SSLIOStream} (the handler may read and write at once: both wait for the handshake).
+     * A server with {@code options}.
+     *
+     * @throws IllegalArgumentException if {@code options} asks for TLS, which this version cannot do yet
      */
     public TCPServer(StreamHandler handler, ServerOptions options) {
         this.handler = Objects.requireNonNull(handler, "handler");
         this.options = Objects.requireNonNull(options, "options");
+        if (options.sslContext() != null) {
+            throw new IllegalArgumentException("TLS servers are not available yet: ServerOptions.sslContext must be null");
+        }
     }
 
     /** Listens on {@code port} of every interface, on {@link IOLoop#current()}. */
@@ -232,9 +235,7 @@ public final class TCPServer {
         }
 
         private void accepted(SocketChannel channel, InetSocketAddress address) {
-            IOStream stream = options.sslContext() == null
-                    ? new IOStream(channel, loop, options.streamOptions())
-                    : new SSLIOStream(channel, loop, options.streamOptions(), options.sslContext(), true, null);
+            IOStream stream = new IOStream(channel, loop, options.streamOptions());
             if (streams.size() >= pruneAt) {
                 // Forget closed streams; pruning only when the set doubled keeps accepts O(1) amortised.
                 streams.removeIf(IOStream::closed);

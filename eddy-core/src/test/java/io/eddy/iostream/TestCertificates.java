@@ -27,7 +27,7 @@ import javax.net.ssl.TrustManagerFactory;
  * A self-signed server certificate for CN/SAN localhost and IP 127.0.0.1 (EC P-256), made once per test
  * run with BouncyCastle, and the SSLContexts around it.
  */
-public final class TestCertificates {
+final class TestCertificates {
 
     private static final char[] PASSWORD = "changeit".toCharArray();
     private static final TestCertificates INSTANCE = create();
@@ -40,7 +40,7 @@ public final class TestCertificates {
         this.certificate = certificate;
     }
 
-    public static TestCertificates get() {
+    static TestCertificates get() {
         return INSTANCE;
     }
 
@@ -66,7 +66,7 @@ public final class TestCertificates {
     }
 
     /** A server context holding the key and certificate. */
-    public SSLContext serverContext(String protocol) throws Exception {
+    SSLContext serverContext(String protocol) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("server", keyPair.getPrivate(), PASSWORD, new Certificate[]{certificate});
@@ -78,7 +78,7 @@ public final class TestCertificates {
     }
 
     /** A client context trusting only the certificate. {@code protocol} "TLSv1.2" limits the client to TLS 1.2. */
-    public SSLContext clientContext(String protocol) throws Exception {
+    SSLContext clientContext(String protocol) throws Exception {
         KeyStore ts = KeyStore.getInstance("PKCS12");
         ts.load(null, null);
         ts.setCertificateEntry("server", certificate);
