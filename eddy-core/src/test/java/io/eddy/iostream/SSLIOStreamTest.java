@@ -24,7 +24,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -246,41 +245,5 @@ class SSLIOStreamTest {
         CompletableFuture<SSLIOStream> after = server.waitForHandshake();
         assertTrue(after.isDone());
         assertSame(server, after.join());
-    }
-
-    @Test
-    void thePeersEndOfStreamClosesLikeAPlainOneAndKeepsTheDataBeforeIt() throws Exception {
-        pair();
-        SSLIOStream server = server(CERTS.serverContext("TLS"));
-        SSLIOStream client = client(CERTS.clientContext("TLS"), "localhost");
-        sync(() -> client.write("bye".getBytes(StandardCharsets.US_ASCII)));
-        onLoop(() -> {
-            client.close(); // no close_notify: a plain end of stream for the server
-            return null;
-        });
-        assertEquals("bye", new String(sync(server::readUntilClose), StandardCharsets.US_ASCII));
-        assertTrue(server.closed());
-        assertNull(server.error());
-    }
-
-    @Test
-    void aCloseNotifyFromAJdkSslSocketClosesLikeAPlainEndOfStream() throws Exception {
-        SSLContext clientCtx = CERTS.clientContext("TLS");
-        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
-        CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
-            try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
-                    .createSocket(address.getAddress(), address.getPort())) {
-                socket.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
-                socket.getOutputStream().flush();
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            } // close() sends close_notify
-        });
-        serverChannel = listener.accept();
-        SSLIOStream server = server(CERTS.serverContext("TLS"));
-        assertEquals("bye", new String(sync(server::readUntilClose), StandardCharsets.US_ASCII));
-        assertTrue(server.closed());
-        assertNull(server.error());
-        peer.get(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
     }
 }
