@@ -15,7 +15,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.net.ssl.SSLContext;
 
 /**
  * A buffered, non-blocking TCP stream on an {@link IOLoop}: Tornado's IOStream.
@@ -542,7 +541,6 @@ public class IOStream implements AutoCloseable {
                     writeFutures.add(new PendingWrite(bytesQueued, future, context));
                     completeWrites();
                 }
-                updateInterest(); // a transport may still hold bytes of it (SSLIOStream's last record)
                 return;
             }
         }
@@ -743,80 +741,6 @@ public class IOStream implements AutoCloseable {
             loop.updateHandler(channel, events);
         }
         registered = events;
-    }
-
-    // ================================================================== TLS
-
-    /**
-     * Upgrades this stream to TLS: hands its channel to a new {@link SSLIOStream} (with the same options and
-     * close callback) and completes with it once the handshake is done. Only while idle: no pending read,
-     * write or connect, nothing buffered, not closed; otherwise the future fails with
-     * {@link IllegalStateException} naming what is not idle. On success this stream must not be used any
-     * more (it reports {@link #closed()} but its channel stays open for the new stream). A failed handshake
-     * fails the future with {@link StreamClosedException} caused by the {@link javax.net.ssl.SSLException}.
-     * Any thread; the future completes on the loop thread.
-     *
-     * @param serverHostname the name the server's certificate must match (client side; ignored server side)
-     * @throws NullPointerException if {@code ctx} is null, or {@code serverHostname} is null on the client side
-     */
-    public CompletableFuture<SSLIOStream> startTls(boolean serverSide, SSLContext ctx, String serverHostname) {
-        Objects.requireNonNull(ctx, "ctx");
-        if (!serverSide) {
-            Objects.requireNonNull(serverHostname, "serverHostname");
-        }
-        CompletableFuture<SSLIOStream> future = new CompletableFuture<>();
-        Context context = Context.current();
-        onLoop(() -> {
-            String busy = notIdle();
-            if (busy != null) {
-                fail(future, new IllegalStateException("IOStream is not idle; cannot convert to TLS: " + busy), context);
-                return;
-            }
-            SSLIOStream tls;
-            try {
-                tls = new SSLIOStream(channel, loop, options, ctx, serverSide, serverHostname);
-            } catch (RuntimeException e) {
-                fail(future, e, context);
-                return;
-            }
-            if (registered >= 0) {
-                loop.removeHandler(channel);
-                registered = -1;
-            }
-            closed = true; // handed over: this stream is done, but its channel lives on in the new one
-            if (closeCallback != null) {
-                tls.setCloseCallback(closeCallback);
-                closeCallback = null;
-            }
-            tls.waitForHandshake().whenComplete((s, e) -> {
-                if (e == null) {
-                    complete(future, s, context);
-                } else {
-                    fail(future, e, context);
-                }
-            });
-        });
-        return future;
-    }
-
-    /** What keeps this stream from being idle, or null if it is. Loop thread. */
-    private String notIdle() {
-        if (closed) {
-            return "the stream is closed";
-        }
-        if (read != null) {
-            return "a read is pending";
-        }
-        if (!writeQueue.isEmpty() || !writeFutures.isEmpty()) {
-            return "writes are pending (" + (bytesQueued - bytesWritten) + " bytes)";
-        }
-        if (connecting) {
-            return "it is connecting";
-        }
-        if (end > start) {
-            return (end - start) + " bytes are buffered";
-        }
-        return null;
     }
 
     // ================================================================== close
