@@ -624,9 +624,6 @@ public class IOStream implements AutoCloseable {
             try {
                 if (channel.connect(address)) {
                     connected();
-                    if (!closed) {
-                        updateInterest(); // writes connected() could not finish, or a TLS handshake's needs
-                    }
                 } else {
                     connecting = true;
                     updateInterest();
@@ -670,10 +667,6 @@ public class IOStream implements AutoCloseable {
                     return;
                 }
             }
-            events = onTransportEvent(events);
-            if (closed) {
-                return;
-            }
             if ((events & IOLoop.READ) != 0) {
                 if (read != null) {
                     readFromSocket();
@@ -695,29 +688,8 @@ public class IOStream implements AutoCloseable {
         }
     }
 
-    /**
-     * Transport hook, called on every socket event once connected, before the plaintext read and write
-     * handling; returns the events that handling should act on. {@link SSLIOStream} drives its handshake
-     * and flushes encrypted bytes here.
-     */
-    int onTransportEvent(int events) throws IOException {
-        return events;
-    }
-
-    /**
-     * Transport hook: given the events the plaintext side waits for, the events to register. {@link SSLIOStream}
-     * waits for what its handshake needs, and for WRITE while encrypted bytes wait for the kernel.
-     */
-    int transportInterest(int events) {
-        return events;
-    }
-
-    /** Transport hook, called once when the stream closes, before the pending futures fail. */
-    void onClose(Throwable cause) {
-    }
-
     /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
-    void updateInterest() {
+    private void updateInterest() {
         int events = 0;
         if (read != null) {
             events |= IOLoop.READ;
@@ -728,7 +700,6 @@ public class IOStream implements AutoCloseable {
         if (events == 0 && closeCallback != null && end == start) {
             events = IOLoop.READ;
         }
-        events = transportInterest(events);
         if (events == registered) {
             return;
         }
@@ -799,7 +770,6 @@ public class IOStream implements AutoCloseable {
         }
         closed = true;
         error = cause;
-        onClose(cause);
         // Data already buffered may still satisfy the pending read (a readUntilClose always is).
         PendingRead r = read;
         if (r != null) {
