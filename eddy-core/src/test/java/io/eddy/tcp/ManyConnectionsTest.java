@@ -86,20 +86,9 @@ class ManyConnectionsTest {
             TCPServerTest.echo(stream);
             return null;
         }, ServerOptions.defaults().withBacklog(BACKLOG));
-        loop.makeCurrent();
-        server.listen(0, "127.0.0.1");
-        IOLoop.clearCurrent();
-        Thread loopThread = loop.startInNewThread("many-connections-loop");
-        cleanup.add(() -> {
-            server.stop();
-            loop.shutdown().join();
-            try {
-                loopThread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        InetSocketAddress address = server.addresses().get(0);
+        ServingLoop serving = new ServingLoop(loop, server, "many-connections-loop");
+        cleanup.add(serving::close);
+        InetSocketAddress address = serving.address();
 
         ClientProcess clients = ClientProcess.start(address, CONNECTIONS, WINDOW, TIMEOUT_SECONDS);
         cleanup.add(clients::destroy);

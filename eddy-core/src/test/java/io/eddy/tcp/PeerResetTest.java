@@ -35,22 +35,15 @@ class PeerResetTest {
     /** Far more than the kernel buffers of a client that does not read take: most stay queued. */
     private static final int CHUNKS = 16;
 
-    private IOLoop loop;
-    private Thread loopThread;
-    private TCPServer server;
+    private ServingLoop serving;
     private final LogCapture log = new LogCapture("io.eddy.iostream", "io.eddy.tcp");
 
     @AfterEach
     void cleanUp() throws InterruptedException {
         log.close();
-        if (server != null) {
-            server.stop();
+        if (serving != null) {
+            serving.close();
         }
-        if (loop != null) {
-            loop.shutdown().join();
-            loopThread.join(10_000);
-        }
-        IOLoop.clearCurrent();
     }
 
     /** The first connection's stream and the futures of its writes that were still pending. */
@@ -62,7 +55,7 @@ class PeerResetTest {
         List<Throwable> reported = Collections.synchronizedList(new ArrayList<>());
         CompletableFuture<Queued> queued = new CompletableFuture<>();
         int[] connections = {0};
-        server = new TCPServer((stream, address) -> {
+        TCPServer server = new TCPServer((stream, address) -> {
             if (connections[0]++ > 0) {
                 TCPServerTest.echo(stream);
                 return null;
@@ -80,12 +73,9 @@ class PeerResetTest {
             }
             return null;
         });
-        loop = IOLoop.builder().exceptionHandler(reported::add).build();
-        loop.makeCurrent();
-        server.listen(0, "127.0.0.1");
-        IOLoop.clearCurrent();
-        loopThread = loop.startInNewThread("peer-reset-server");
-        InetSocketAddress address = server.addresses().get(0);
+        serving = new ServingLoop(IOLoop.builder().exceptionHandler(reported::add).build(), server, "peer-reset-server");
+        IOLoop loop = serving.loop;
+        InetSocketAddress address = serving.address();
 
         Queued q;
         try (Socket resetting = new Socket()) {

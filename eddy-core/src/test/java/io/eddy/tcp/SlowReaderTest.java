@@ -38,20 +38,13 @@ class SlowReaderTest {
     private static final int CLIENT_RECEIVE_BUFFER = 32 * 1024;
     private static final int CLIENT_READ = 64 * 1024;
 
-    private IOLoop loop;
-    private Thread loopThread;
-    private TCPServer server;
+    private ServingLoop serving;
 
     @AfterEach
     void cleanUp() throws InterruptedException {
-        if (server != null) {
-            server.stop();
+        if (serving != null) {
+            serving.close();
         }
-        if (loop != null) {
-            loop.shutdown().join();
-            loopThread.join(10_000);
-        }
-        IOLoop.clearCurrent();
     }
 
     private static byte expected(long offset) {
@@ -74,7 +67,7 @@ class SlowReaderTest {
         // Eddy's own accounting: a write that would make more than one chunk wait in the stream fails
         // with StreamBufferFullException (and so fails serverDone).
         StreamOptions oneChunk = StreamOptions.defaults().withMaxWriteBufferSize(CHUNK);
-        server = new TCPServer((stream, address) -> {
+        TCPServer server = new TCPServer((stream, address) -> {
             new Object() {
                 void writeChunk(int k) {
                     if (k == CHUNKS) {
@@ -105,12 +98,8 @@ class SlowReaderTest {
             }.writeChunk(0);
             return serverDone;
         }, ServerOptions.defaults().withStreamOptions(oneChunk));
-        loop = IOLoop.create();
-        loop.makeCurrent();
-        server.listen(0, "127.0.0.1");
-        IOLoop.clearCurrent();
-        loopThread = loop.startInNewThread("slow-reader-server");
-        InetSocketAddress address = server.addresses().get(0);
+        serving = new ServingLoop(IOLoop.create(), server, "slow-reader-server");
+        InetSocketAddress address = serving.address();
 
         int receiveBuffer;
         try (Socket socket = new Socket()) {

@@ -49,21 +49,9 @@ class TCPServerTest {
 
     /** A loop running on its own thread with a server listening on 127.0.0.1:0; stopped after the test. */
     private TCPServer serve(IOLoop loop, StreamHandler handler) throws Exception {
-        TCPServer server = new TCPServer(handler);
-        loop.makeCurrent();
-        server.listen(0, "127.0.0.1");
-        IOLoop.clearCurrent();
-        Thread thread = loop.startInNewThread("server-loop");
-        cleanup.add(() -> {
-            server.stop();
-            loop.shutdown().join();
-            try {
-                thread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        return server;
+        ServingLoop serving = new ServingLoop(loop, new TCPServer(handler), "server-loop");
+        cleanup.add(serving::close);
+        return serving.server;
     }
 
     private static Socket connect(InetSocketAddress address) throws IOException {
