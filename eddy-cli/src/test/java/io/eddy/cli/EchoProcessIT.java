@@ -126,7 +126,7 @@ final class EchoProcessIT {
     void netcatTalksToTheStreamServer() throws Exception {
         try (Eddy eddy = new Eddy("echo", "--port", "0")) {
             InetSocketAddress address = eddy.awaitListening();
-            Process nc = new ProcessBuilder("nc", "-N", "127.0.0.1", String.valueOf(address.getPort())).start();
+            Process nc = new ProcessBuilder("nc", "-N", "-w", "10", "127.0.0.1", String.valueOf(address.getPort())).start();
             try {
                 try (OutputStream in = nc.getOutputStream()) {
                     in.write("hello eddy\nsecond line\n".getBytes(StandardCharsets.US_ASCII));
