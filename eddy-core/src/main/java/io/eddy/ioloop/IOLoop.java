@@ -540,9 +540,10 @@ public final class IOLoop implements Executor, AutoCloseable {
             }
             closed = true;
         }
-        List<SelectableChannel> channels = new ArrayList<>();
-        poller.forEach(key -> channels.add(key.channel()));
         if (closeChannels) {
+            // Collected first: closing a channel changes the poller's key set.
+            List<SelectableChannel> channels = new ArrayList<>();
+            poller.forEach(key -> channels.add(key.channel()));
             for (SelectableChannel channel : channels) {
                 try {
                     channel.close();

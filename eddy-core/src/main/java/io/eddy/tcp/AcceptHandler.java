@@ -155,13 +155,9 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
             callback.accept(connection, remote);
         } catch (VirtualMachineError e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             loop.addCallback(() -> {
                 throw e; // reported by the loop like a handler's exception, after this batch
-            });
-        } catch (Error e) {
-            loop.addCallback(() -> {
-                throw e;
             });
         }
     }
