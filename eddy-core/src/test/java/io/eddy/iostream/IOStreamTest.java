@@ -322,8 +322,18 @@ class IOStreamTest {
     @Test
     void theCallerMayReuseItsArrayOnceWriteReturns() throws Exception {
         accepted.setOption(StandardSocketOptions.SO_SNDBUF, 64 * 1024);
-        byte[] reused = new byte[8 << 20]; // far more than the kernel takes at once: most of it is queued
+        // More than the kernel's buffers take while the peer does not read yet (Linux caps a receive
+        // buffer at tcp_rmem's 6 MiB by default): most of it must be queued, so copied.
+        byte[] reused = new byte[16 << 20];
         Arrays.fill(reused, (byte) 'a');
+        boolean[] queued = new boolean[1];
+        CompletableFuture<Void> written = onLoop(() -> {
+            CompletableFuture<Void> f = stream.write(reused);
+            queued[0] = stream.writing();
+            Arrays.fill(reused, (byte) 'b');
+            return f;
+        });
+        assertTrue(queued[0], "part of the write was queued");
         CompletableFuture<byte[]> received = new CompletableFuture<>();
         Thread reader = Thread.ofPlatform().start(() -> {
             try {
@@ -332,15 +342,8 @@ class IOStreamTest {
                 received.completeExceptionally(e);
             }
         });
-        boolean[] queued = new boolean[1];
-        sync(() -> {
-            CompletableFuture<Void> f = stream.write(reused);
-            queued[0] = stream.writing();
-            Arrays.fill(reused, (byte) 'b'); // the queued part must have been copied
-            return f;
-        });
+        sync(() -> written);
         reader.join(10_000);
-        assertTrue(queued[0], "part of the write was queued");
         for (byte b : received.get(10, TimeUnit.SECONDS)) {
             assertEquals('a', b);
         }
