@@ -55,6 +55,16 @@ final class EchoCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "Print only the 'listening on' line.")
     private boolean quiet;
 
+    @Option(names = "--tls", description = "Serve TLS: with --cert and --key, or a self-signed certificate made"
+            + " at start-up (its SHA-256 fingerprint is printed).")
+    private boolean tls;
+
+    @Option(names = "--cert", paramLabel = "FILE", description = "PEM certificate (chain) for --tls.")
+    private java.nio.file.Path cert;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "PEM PKCS#8 private key for --tls.")
+    private java.nio.file.Path key;
+
     EchoCommand(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
@@ -73,19 +83,41 @@ final class EchoCommand implements Callable<Integer> {
         if (raw && loops != 1) {
             throw new ParameterException(spec.commandLine(), "--raw runs on one loop: drop --loops " + loops);
         }
+        if ((cert == null) != (key == null)) {
+            throw new ParameterException(spec.commandLine(), "--cert and --key go together: give both or neither");
+        }
+        if (cert != null && !tls) {
+            throw new ParameterException(spec.commandLine(), "--cert and --key are for --tls: add --tls");
+        }
+        if (raw && tls) {
+            throw new ParameterException(spec.commandLine(), "--raw is the plain reference server: drop --tls");
+        }
         return raw ? runRaw() : runStreams(loops == 0 ? Runtime.getRuntime().availableProcessors() : loops);
     }
 
     /** The IOStream server: loops on their own threads; this thread waits for a signal. */
     private int runStreams(int loopCount) throws IOException {
+        ServerCertificate certificate = null;
+        if (tls) {
+            try {
+                certificate = cert != null ? ServerCertificate.fromPem(cert, key) : ServerCertificate.selfSigned();
+            } catch (IOException | java.security.GeneralSecurityException e) {
+                err.println("eddy: cannot set up TLS: " + e.getMessage());
+                return EXIT_FAILED;
+            }
+        }
         StreamEchoServer server;
         try {
-            server = StreamEchoServer.start(host, port, loopCount, quiet ? null : out);
+            server = StreamEchoServer.start(host, port, loopCount, quiet ? null : out,
+                    certificate == null ? null : certificate.context());
         } catch (IOException e) {
             err.println("eddy: cannot listen on " + host + ":" + port + ": " + describe(e));
             return EXIT_FAILED;
         }
         out.println("listening on " + RawEchoServer.format(server.address()));
+        if (certificate != null && !quiet) {
+            out.println("tls certificate " + certificate.describe() + ", SHA-256 " + certificate.fingerprint());
+        }
         out.flush();
         java.util.concurrent.CountDownLatch signalled = new java.util.concurrent.CountDownLatch(1);
         SignalHandler stop = signal -> signalled.countDown();

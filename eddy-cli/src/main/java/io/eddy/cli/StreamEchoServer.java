@@ -7,6 +7,7 @@ import io.eddy.tcp.Sockets;
 import io.eddy.tcp.StreamHandler;
 import io.eddy.tcp.TCPServer;
 
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -42,10 +43,13 @@ final class StreamEchoServer {
     /**
      * Listens on {@code host:port} with {@code loopCount} loops, each on its own thread.
      *
-     * @param log where to print connections and closes; null for nothing
+     * @param log        where to print connections and closes; null for nothing
+     * @param sslContext TLS for every connection, or null for plain TCP
      */
-    static StreamEchoServer start(String host, int port, int loopCount, PrintStream log) throws IOException {
-        TCPServer server = new TCPServer(handler(log), ServerOptions.defaults().withReusePort(loopCount > 1));
+    static StreamEchoServer start(String host, int port, int loopCount, PrintStream log, SSLContext sslContext)
+            throws IOException {
+        TCPServer server = new TCPServer(handler(log),
+                ServerOptions.defaults().withReusePort(loopCount > 1).withSslContext(sslContext));
         StreamEchoServer echo = null;
         try {
             for (int i = 0; i < loopCount; i++) {

@@ -40,7 +40,7 @@ final class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"--tls", "--connections=4"})
+    @ValueSource(strings = {"--connections=4", "--size=64"})
     void flagsThatDoNotExistYetAreOneLineUsageErrors(String flag) {
         assertEquals(2, eddy("echo", flag));
         assertEquals(1, err().lines().count(), err());
@@ -68,6 +68,25 @@ final class MainTest {
         assertEquals(2, eddy("echo", "--raw", "--loops", "2"));
         assertEquals(1, err().lines().count(), err());
         assertTrue(err().contains("--raw") && err().contains("--loops 2"), err());
+    }
+
+    @Test
+    void certWithoutKeyOrTlsIsAOneLineUsageError() {
+        assertEquals(2, eddy("echo", "--tls", "--cert", "server.pem"));
+        assertTrue(err().contains("--cert and --key go together"), err());
+        err.reset();
+        assertEquals(2, eddy("echo", "--cert", "server.pem", "--key", "server.key"));
+        assertTrue(err().contains("add --tls"), err());
+        err.reset();
+        assertEquals(2, eddy("echo", "--raw", "--tls"));
+        assertEquals(1, err().lines().count(), err());
+    }
+
+    @Test
+    void unreadableCertificateFilesFailWithExitCode1NamingTheFile() {
+        assertEquals(1, eddy("echo", "--tls", "--cert", "/no/such/cert.pem", "--key", "/no/such/key.pem", "--port", "0"));
+        assertEquals(1, err().lines().count(), err());
+        assertTrue(err().startsWith("eddy: cannot set up TLS: ") && err().contains("/no/such/cert.pem"), err());
     }
 
     @Test

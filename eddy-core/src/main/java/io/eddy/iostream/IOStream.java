@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 
 /**
  * A buffered, non-blocking TCP stream on an {@link IOLoop}: Tornado's IOStream.
@@ -541,6 +542,7 @@ public class IOStream implements AutoCloseable {
                     writeFutures.add(new PendingWrite(bytesQueued, future, context));
                     completeWrites();
                 }
+                updateInterest(); // a transport may still hold bytes of it (SSLIOStream's last record)
                 return;
             }
         }
@@ -624,6 +626,9 @@ public class IOStream implements AutoCloseable {
             try {
                 if (channel.connect(address)) {
                     connected();
+                    if (!closed) {
+                        updateInterest(); // writes connected() could not finish, or a TLS handshake's needs
+                    }
                 } else {
                     connecting = true;
                     updateInterest();
@@ -667,6 +672,10 @@ public class IOStream implements AutoCloseable {
                     return;
                 }
             }
+            events = onTransportEvent(events);
+            if (closed) {
+                return;
+            }
             if ((events & IOLoop.READ) != 0) {
                 if (read != null) {
                     readFromSocket();
@@ -688,8 +697,37 @@ public class IOStream implements AutoCloseable {
         }
     }
 
+    /**
+     * Handles {@code events} as if the selector had reported them: for a transport that holds bytes the
+     * selector does not know about ({@link SSLIOStream}'s decrypted data). Loop thread.
+     */
+    void handleTransportEvents(int events) {
+        handleEvents(channel, events);
+    }
+
+    /**
+     * Transport hook, called on every socket event once connected, before the plaintext read and write
+     * handling; returns the events that handling should act on. {@link SSLIOStream} drives its handshake
+     * and flushes encrypted bytes here.
+     */
+    int onTransportEvent(int events) throws IOException {
+        return events;
+    }
+
+    /**
+     * Transport hook: given the events the plaintext side waits for, the events to register. {@link SSLIOStream}
+     * waits for what its handshake needs, and for WRITE while encrypted bytes wait for the kernel.
+     */
+    int transportInterest(int events) {
+        return events;
+    }
+
+    /** Transport hook, called once when the stream closes, before the pending futures fail. */
+    void onClose(Throwable cause) {
+    }
+
     /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
-    private void updateInterest() {
+    void updateInterest() {
         int events = 0;
         if (read != null) {
             events |= IOLoop.READ;
@@ -700,6 +738,7 @@ public class IOStream implements AutoCloseable {
         if (events == 0 && closeCallback != null && end == start) {
             events = IOLoop.READ;
         }
+        events = transportInterest(events);
         if (events == registered) {
             return;
         }
@@ -712,6 +751,80 @@ public class IOStream implements AutoCloseable {
             loop.updateHandler(channel, events);
         }
         registered = events;
+    }
+
+    // ================================================================== TLS
+
+    /**
+     * Upgrades this stream to TLS: hands its channel to a new {@link SSLIOStream} (with the same options and
+     * close callback) and completes with it once the handshake is done. Only while idle: no pending read,
+     * write or connect, nothing buffered, not closed; otherwise the future fails with
+     * {@link IllegalStateException} naming what is not idle. On success this stream must not be used any
+     * more (it reports {@link #closed()} but its channel stays open for the new stream). A failed handshake
+     * fails the future with {@link StreamClosedException} caused by the {@link javax.net.ssl.SSLException}.
+     * Any thread; the future completes on the loop thread.
+     *
+     * @param serverHostname the name the server's certificate must match (client side; ignored server side)
+     * @throws NullPointerException if {@code ctx} is null, or {@code serverHostname} is null on the client side
+     */
+    public CompletableFuture<SSLIOStream> startTls(boolean serverSide, SSLContext ctx, String serverHostname) {
+        Objects.requireNonNull(ctx, "ctx");
+        if (!serverSide) {
+            Objects.requireNonNull(serverHostname, "serverHostname");
+        }
+        CompletableFuture<SSLIOStream> future = new CompletableFuture<>();
+        Context context = Context.current();
+        onLoop(() -> {
+            String busy = notIdle();
+            if (busy != null) {
+                fail(future, new IllegalStateException("IOStream is not idle; cannot convert to TLS: " + busy), context);
+                return;
+            }
+            SSLIOStream tls;
+            try {
+                tls = new SSLIOStream(channel, loop, options, ctx, serverSide, serverHostname);
+            } catch (RuntimeException e) {
+                fail(future, e, context);
+                return;
+            }
+            if (registered >= 0) {
+                loop.removeHandler(channel);
+                registered = -1;
+            }
+            closed = true; // handed over: this stream is done, but its channel lives on in the new one
+            if (closeCallback != null) {
+                tls.setCloseCallback(closeCallback);
+                closeCallback = null;
+            }
+            tls.waitForHandshake().whenComplete((s, e) -> {
+                if (e == null) {
+                    complete(future, s, context);
+                } else {
+                    fail(future, e, context);
+                }
+            });
+        });
+        return future;
+    }
+
+    /** What keeps this stream from being idle, or null if it is. Loop thread. */
+    private String notIdle() {
+        if (closed) {
+            return "the stream is closed";
+        }
+        if (read != null) {
+            return "a read is pending";
+        }
+        if (!writeQueue.isEmpty() || !writeFutures.isEmpty()) {
+            return "writes are pending (" + (bytesQueued - bytesWritten) + " bytes)";
+        }
+        if (connecting) {
+            return "it is connecting";
+        }
+        if (end > start) {
+            return (end - start) + " bytes are buffered";
+        }
+        return null;
     }
 
     // ================================================================== close
@@ -750,6 +863,9 @@ public class IOStream implements AutoCloseable {
             LOG.log(System.Logger.Level.DEBUG, "connection reset: " + e);
         } else if (e instanceof UnsatisfiableReadException) {
             LOG.log(System.Logger.Level.INFO, "Unsatisfiable read, closing connection: " + e.getMessage());
+        } else if (e instanceof javax.net.ssl.SSLException) {
+            // A peer's TLS mistake (a plaintext client, an unknown certificate): one line, no stack trace.
+            LOG.log(System.Logger.Level.WARNING, "TLS error on " + channel + ", closing it: " + e);
         } else if (!(e instanceof StreamBufferFullException)) {
             LOG.log(System.Logger.Level.WARNING, "error on " + channel + ", closing it", e);
         }
@@ -770,6 +886,7 @@ public class IOStream implements AutoCloseable {
         }
         closed = true;
         error = cause;
+        onClose(cause);
         // Data already buffered may still satisfy the pending read (a readUntilClose always is).
         PendingRead r = read;
         if (r != null) {

@@ -3,6 +3,7 @@ package io.eddy.tcp;
 import io.eddy.ioloop.IOLoop;
 import io.eddy.ioloop.PeriodicCallback;
 import io.eddy.iostream.IOStream;
+import io.eddy.iostream.SSLIOStream;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -54,16 +55,12 @@ public final class TCPServer {
     }
 
     /**
-     * A server with {@code options}.
-     *
-     * @throws IllegalArgumentException if {@code options} asks for TLS, which this version cannot do yet
+     * A server with {@code options}; with {@link ServerOptions#sslContext()} every connection is an
+     * {@link SSLIOStream} (the handler may read and write at once: both wait for the handshake).
      */
     public TCPServer(StreamHandler handler, ServerOptions options) {
         this.handler = Objects.requireNonNull(handler, "handler");
         this.options = Objects.requireNonNull(options, "options");
-        if (options.sslContext() != null) {
-            throw new IllegalArgumentException("TLS servers are not available yet: ServerOptions.sslContext must be null");
-        }
     }
 
     /** Listens on {@code port} of every interface, on {@link IOLoop#current()}. */
@@ -235,7 +232,9 @@ public final class TCPServer {
         }
 
         private void accepted(SocketChannel channel, InetSocketAddress address) {
-            IOStream stream = new IOStream(channel, loop, options.streamOptions());
+            IOStream stream = options.sslContext() == null
+                    ? new IOStream(channel, loop, options.streamOptions())
+                    : new SSLIOStream(channel, loop, options.streamOptions(), options.sslContext(), true, null);
             if (streams.size() >= pruneAt) {
                 // Forget closed streams; pruning only when the set doubled keeps accepts O(1) amortised.
                 streams.removeIf(IOStream::closed);

@@ -191,6 +191,48 @@ class TCPServerTest {
     }
 
     @Test
+    void aTlsServerEchoesAndClosesAPlaintextClientWithoutHarmingOthers() throws Exception {
+        io.eddy.iostream.TestCertificates certificates = io.eddy.iostream.TestCertificates.get();
+        IOLoop loop = IOLoop.create();
+        TCPServer server = new TCPServer((stream, address) -> {
+            echo(stream);
+            return null;
+        }, ServerOptions.defaults().withSslContext(certificates.serverContext("TLS")));
+        loop.makeCurrent();
+        server.listen(0, "127.0.0.1");
+        IOLoop.clearCurrent();
+        Thread thread = loop.startInNewThread("tls-server-loop");
+        cleanup.add(() -> {
+            server.stop();
+            loop.shutdown().join();
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        InetSocketAddress address = server.addresses().get(0);
+        javax.net.ssl.SSLSocketFactory factory = certificates.clientContext("TLS").getSocketFactory();
+        try (javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) factory.createSocket(address.getAddress(), address.getPort())) {
+            tls.setSoTimeout(10_000);
+            tls.getOutputStream().write("over tls\n".getBytes());
+            assertEquals("over tls\n", new String(tls.getInputStream().readNBytes(9)));
+            try (Socket plain = connect(address)) {
+                plain.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes());
+                int first = plain.getInputStream().read(); // a TLS alert, or nothing, then the close
+                if (first >= 0) {
+                    assertEquals(0x15, first, "a TLS alert record");
+                    plain.getInputStream().readAllBytes();
+                }
+            } catch (java.net.SocketException reset) {
+                assertTrue(reset.getMessage() != null);
+            }
+            tls.getOutputStream().write("still fine\n".getBytes());
+            assertEquals("still fine\n", new String(tls.getInputStream().readNBytes(11)));
+        }
+    }
+
+    @Test
     void startWithoutBindAndBadLoopCountsAreRejected() throws Exception {
         TCPServer server = new TCPServer((stream, address) -> null);
         assertThrows(IllegalStateException.class, () -> server.start(1));

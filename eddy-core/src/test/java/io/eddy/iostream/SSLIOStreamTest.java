@@ -1,0 +1,347 @@
+package io.eddy.iostream;
+
+import io.eddy.ioloop.IOLoop;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** SSLIOStream and IOStream.startTls over loopback, both ends on one loop (SPEC §2.1–2.2, reference §4.6). */
+class SSLIOStreamTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
+    private static final TestCertificates CERTS = TestCertificates.get();
+
+    private IOLoop loop;
+    private ServerSocketChannel listener;
+    private SocketChannel clientChannel;
+    private SocketChannel serverChannel;
+
+    @BeforeEach
+    void open() throws IOException {
+        loop = IOLoop.create();
+        listener = ServerSocketChannel.open();
+        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        listener.close();
+        if (clientChannel != null) {
+            clientChannel.close();
+        }
+        if (serverChannel != null) {
+            serverChannel.close();
+        }
+        loop.close(true);
+    }
+
+    /** Connects a blocking client channel to the listener and accepts it. */
+    private void pair() throws IOException {
+        clientChannel = SocketChannel.open(listener.getLocalAddress());
+        serverChannel = listener.accept();
+    }
+
+    private <T> T sync(Callable<? extends CompletionStage<? extends T>> fn) throws Exception {
+        return loop.runSync(fn, TIMEOUT);
+    }
+
+    private <T> T onLoop(Callable<T> fn) throws Exception {
+        return loop.runSync(() -> CompletableFuture.completedFuture(fn.call()), TIMEOUT);
+    }
+
+    /** Echoes whatever arrives until the stream closes. */
+    private static void echo(IOStream s) {
+        s.readBytes(64 * 1024, true).thenCompose(s::write).whenComplete((v, e) -> {
+            if (e == null) {
+                echo(s);
+            }
+        });
+    }
+
+    private SSLIOStream server(SSLContext ctx) {
+        return new SSLIOStream(serverChannel, loop, StreamOptions.defaults(), ctx, true, null);
+    }
+
+    private SSLIOStream client(SSLContext ctx, String host) {
+        return new SSLIOStream(clientChannel, loop, StreamOptions.defaults(), ctx, false, host);
+    }
+
+    /** 1 MiB in one write, then 1000 small writes, echoed back byte for byte. */
+    private void echoBothWays(IOStream client, IOStream server) throws Exception {
+        onLoop(() -> {
+            echo(server);
+            return null;
+        });
+        byte[] big = new byte[1 << 20];
+        new Random(1).nextBytes(big);
+        assertArrayEquals(big, sync(() -> {
+            client.write(big);
+            return client.readBytes(big.length);
+        }));
+        Random random = new Random(2);
+        ByteBuffer all = ByteBuffer.allocate(1000 * 200);
+        byte[][] messages = new byte[1000][];
+        for (int i = 0; i < messages.length; i++) {
+            messages[i] = new byte[1 + random.nextInt(200)];
+            random.nextBytes(messages[i]);
+            all.put(messages[i]);
+        }
+        byte[] expected = java.util.Arrays.copyOf(all.array(), all.position());
+        assertArrayEquals(expected, sync(() -> {
+            CompletableFuture<Void> last = null;
+            for (byte[] m : messages) {
+                last = client.write(m);
+            }
+            CompletableFuture<Void> written = last;
+            return client.readBytes(expected.length).thenCombine(written, (b, v) -> b);
+        }));
+    }
+
+    @Test
+    void tls13EchoesAMebibyteAndManySmallMessages() throws Exception {
+        pair();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        SSLIOStream client = client(CERTS.clientContext("TLS"), "localhost");
+        sync(() -> CompletableFuture.allOf(client.waitForHandshake(), server.waitForHandshake()));
+        assertEquals("TLSv1.3", onLoop(() -> client.session().getProtocol()));
+        echoBothWays(client, server);
+    }
+
+    @Test
+    void tls12EchoesAMebibyteAndManySmallMessages() throws Exception {
+        pair();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        SSLIOStream client = client(CERTS.clientContext("TLSv1.2"), "127.0.0.1");
+        sync(() -> CompletableFuture.allOf(client.waitForHandshake(), server.waitForHandshake()));
+        assertEquals("TLSv1.2", onLoop(() -> client.session().getProtocol()));
+        assertEquals("TLSv1.2", onLoop(() -> server.session().getProtocol()));
+        echoBothWays(client, server);
+    }
+
+    @Test
+    void connectCompletesAfterTheHandshakeAndWritesIssuedMeanwhileArrive() throws Exception {
+        clientChannel = SocketChannel.open();
+        SSLIOStream client = client(CERTS.clientContext("TLS"), "localhost");
+        CompletableFuture<IOStream> connected = onLoop(() -> {
+            CompletableFuture<IOStream> f = client.connect(listener.getLocalAddress());
+            client.write("early".getBytes(StandardCharsets.US_ASCII));
+            return f;
+        });
+        serverChannel = listener.accept();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        assertSame(client, sync(() -> connected));
+        assertTrue(client.waitForHandshake().isDone());
+        assertEquals("early", new String(sync(() -> server.readBytes(5)), StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void aClientRefusesAWrongHostName() throws Exception {
+        clientChannel = SocketChannel.open();
+        SSLIOStream client = client(CERTS.clientContext("TLS"), "wrong.example");
+        CompletableFuture<IOStream> connected = onLoop(() -> client.connect(listener.getLocalAddress()));
+        serverChannel = listener.accept();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        CompletableFuture<SSLIOStream> handshake = client.waitForHandshake();
+        CompletableFuture<SSLIOStream> serverHandshake = server.waitForHandshake();
+        Throwable e = assertThrows(StreamClosedException.class, () -> sync(() -> connected));
+        assertInstanceOf(SSLException.class, e.getCause());
+        assertTrue(client.closed());
+        assertSame(e.getCause(), client.error());
+        Throwable h = assertThrows(StreamClosedException.class, () -> sync(() -> handshake));
+        assertSame(client.error(), h.getCause());
+        // The server sees the client's alert (or its close) and closes too.
+        assertThrows(StreamClosedException.class, () -> sync(() -> serverHandshake));
+        assertTrue(server.closed());
+    }
+
+    @Test
+    void aPlaintextClientMakesTheTlsServerCloseWithAnSslExceptionAndTheLoopGoesOn() throws Exception {
+        pair();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        CompletableFuture<byte[]> read = onLoop(() -> server.readBytes(4));
+        ByteBuffer junk = ByteBuffer.wrap("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        while (junk.hasRemaining()) {
+            clientChannel.write(junk);
+        }
+        Throwable e = assertThrows(StreamClosedException.class, () -> sync(server::waitForHandshake));
+        assertInstanceOf(SSLException.class, e.getCause());
+        assertTrue(server.closed());
+        assertInstanceOf(SSLException.class, server.error());
+        Throwable r = assertThrows(StreamClosedException.class, () -> sync(() -> read));
+        assertSame(server.error(), r.getCause());
+        assertEquals(42, (int) sync(() -> CompletableFuture.supplyAsync(() -> 42, loop)));
+    }
+
+    @Test
+    void startTlsUpgradesAnIdlePlainPairAndKeepsTheCloseCallback() throws Exception {
+        pair();
+        IOStream plainClient = new IOStream(clientChannel, loop, StreamOptions.defaults());
+        IOStream plainServer = new IOStream(serverChannel, loop, StreamOptions.defaults());
+        CompletableFuture<Void> serverClosed = new CompletableFuture<>();
+        plainServer.setCloseCallback(() -> serverClosed.complete(null));
+        byte[] line = sync(() -> {
+            plainClient.write("STARTTLS\r\n".getBytes(StandardCharsets.US_ASCII));
+            return plainServer.readUntil("\r\n".getBytes(StandardCharsets.US_ASCII));
+        });
+        assertEquals("STARTTLS\r\n", new String(line, StandardCharsets.US_ASCII));
+        CompletableFuture<SSLIOStream> s = onLoop(() -> plainServer.startTls(true, CERTS.serverContext("TLS"), null));
+        CompletableFuture<SSLIOStream> c = onLoop(() -> plainClient.startTls(false, CERTS.clientContext("TLS"), "localhost"));
+        SSLIOStream client = sync(() -> c);
+        SSLIOStream server = sync(() -> s);
+        assertTrue(plainClient.closed());
+        assertTrue(clientChannel.isOpen());
+        echoBothWays(client, server);
+        onLoop(() -> {
+            client.close();
+            return null;
+        });
+        sync(() -> serverClosed);
+        assertTrue(server.closed());
+    }
+
+    @Test
+    void startTlsWhileAReadIsPendingFailsWithIllegalStateException() throws Exception {
+        pair();
+        IOStream plain = new IOStream(serverChannel, loop, StreamOptions.defaults());
+        onLoop(() -> plain.readBytes(1));
+        Throwable e = assertThrows(IllegalStateException.class,
+                () -> sync(() -> plain.startTls(true, CERTS.serverContext("TLS"), null)));
+        assertTrue(e.getMessage().contains("read is pending"), e.getMessage());
+        assertFalse(plain.closed());
+    }
+
+    @Test
+    void waitForHandshakeCompletesAfterTheHandshakeAndAtOnceOnceDone() throws Exception {
+        pair();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        CompletableFuture<SSLIOStream> before = server.waitForHandshake();
+        assertFalse(before.isDone());
+        SSLIOStream client = client(CERTS.clientContext("TLS"), "localhost");
+        assertSame(server, sync(() -> before));
+        sync(client::waitForHandshake);
+        CompletableFuture<SSLIOStream> after = server.waitForHandshake();
+        assertTrue(after.isDone());
+        assertSame(server, after.join());
+    }
+
+    @Test
+    void thePeersEndOfStreamClosesLikeAPlainOneAndKeepsTheDataBeforeIt() throws Exception {
+        pair();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        SSLIOStream client = client(CERTS.clientContext("TLS"), "localhost");
+        sync(() -> client.write("bye".getBytes(StandardCharsets.US_ASCII)));
+        onLoop(() -> {
+            client.close(); // no close_notify: a plain end of stream for the server
+            return null;
+        });
+        assertEquals("bye", new String(sync(server::readUntilClose), StandardCharsets.US_ASCII));
+        assertTrue(server.closed());
+        assertNull(server.error());
+    }
+
+    @Test
+    void aCloseNotifyFromAJdkSslSocketClosesLikeAPlainEndOfStream() throws Exception {
+        SSLContext clientCtx = CERTS.clientContext("TLS");
+        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
+        CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
+            try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
+                    .createSocket(address.getAddress(), address.getPort())) {
+                socket.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } // close() sends close_notify
+        });
+        serverChannel = listener.accept();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        assertEquals("bye", new String(sync(server::readUntilClose), StandardCharsets.US_ASCII));
+        assertTrue(server.closed());
+        assertNull(server.error());
+        peer.get(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    @Test
+    void dataArrivingWithTheClientsFinishedIsReadThoughTheSocketGoesQuiet() throws Exception {
+        // The client's Finished and its first data land in the server's socket together, while the server
+        // is still in the handshake step that sent its own flight: the data is then read from the socket
+        // along with the Finished, and the selector will never report it again.
+        SSLContext clientCtx = CERTS.clientContext("TLS");
+        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
+        CountDownLatch sent = new CountDownLatch(1);
+        CompletableFuture<String> peer = CompletableFuture.supplyAsync(() -> {
+            try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
+                    .createSocket(address.getAddress(), address.getPort())) {
+                socket.setSoTimeout((int) TIMEOUT.toMillis());
+                socket.setTcpNoDelay(true); // or Nagle holds the data until the server acknowledges the Finished
+                socket.startHandshake(); // a TLS 1.3 client is done once its Finished is sent
+                socket.getOutputStream().write("first words\n".getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                sent.countDown();
+                return new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        serverChannel = listener.accept();
+        awaitBytes(serverChannel); // the ClientHello: the server's first step answers it
+        SSLContext pausing = new PausingSslContext(CERTS.serverContext("TLS"), () -> {
+            try {
+                assertTrue(sent.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+                awaitBytes(serverChannel);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        // As a server does: the read is pending before the handshake has begun.
+        SSLIOStream[] created = new SSLIOStream[1];
+        CompletableFuture<byte[]> echoed = onLoop(() -> {
+            SSLIOStream server = created[0] = server(pausing);
+            CompletableFuture<byte[]> read = server.readBytes(100, true);
+            assertFalse(read.isDone());
+            return read.thenCompose(b -> server.write(b).thenApply(v -> b));
+        });
+        assertEquals("first words\n", new String(sync(() -> echoed), StandardCharsets.US_ASCII));
+        SSLIOStream server = created[0];
+        assertEquals("TLSv1.3", onLoop(() -> server.session().getProtocol()));
+        // The client's close sends close_notify and waits for the server's end: run the loop until then.
+        assertEquals(0, sync(server::readUntilClose).length);
+        assertEquals("first words\n", peer.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+    }
+
+    /** Waits until the kernel holds unread bytes for {@code channel} (FIONREAD), at most {@link #TIMEOUT}. */
+    private static void awaitBytes(SocketChannel channel) throws IOException {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (channel.socket().getInputStream().available() == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no bytes arrived on " + channel + " within " + TIMEOUT);
+            }
+            Thread.onSpinWait();
+        }
+    }
+}
