@@ -85,6 +85,8 @@ public class IOStream implements AutoCloseable {
     private Runnable closeCallback;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
+    /** The TLS stream this one handed its channel to ({@link #startTls}); closing this closes that. */
+    private IOStream successor;
 
     /** A stream on {@code channel} and {@link IOLoop#current()}, with {@link StreamOptions#defaults()}. */
     public IOStream(SocketChannel channel) {
@@ -759,8 +761,9 @@ public class IOStream implements AutoCloseable {
      * Upgrades this stream to TLS: hands its channel to a new {@link SSLIOStream} (with the same options and
      * close callback) and completes with it once the handshake is done. Only while idle: no pending read,
      * write or connect, nothing buffered, not closed; otherwise the future fails with
-     * {@link IllegalStateException} naming what is not idle. On success this stream must not be used any
-     * more (it reports {@link #closed()} but its channel stays open for the new stream). A failed handshake
+     * {@link IllegalStateException} naming what is not idle. From then on this stream must not be used for
+     * I/O (it reports {@link #closed()} but its channel stays open for the new stream); its {@link #close()}
+     * closes the new stream, so a handshake can be abandoned before the future completes. A failed handshake
      * fails the future with {@link StreamClosedException} caused by the {@link javax.net.ssl.SSLException}.
      * Any thread; the future completes on the loop thread.
      *
@@ -792,6 +795,7 @@ public class IOStream implements AutoCloseable {
                 registered = -1;
             }
             closed = true; // handed over: this stream is done, but its channel lives on in the new one
+            successor = tls;
             if (closeCallback != null) {
                 tls.setCloseCallback(closeCallback);
                 closeCallback = null;
@@ -882,6 +886,9 @@ public class IOStream implements AutoCloseable {
 
     private void closeOnLoop(Throwable cause) {
         if (closed) {
+            if (successor != null) {
+                successor.closeOnLoop(cause); // handed over by startTls: the same connection
+            }
             return;
         }
         closed = true;

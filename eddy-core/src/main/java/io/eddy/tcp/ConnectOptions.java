@@ -20,10 +20,8 @@ import java.util.Objects;
  *
  * @param family        {@link StandardProtocolFamily#INET}, {@link StandardProtocolFamily#INET6}, or null for
  *                      any: passed to the {@link Resolver}, and only addresses of that family are tried
- * @param sslContext    TLS for the connection, or null for plain TCP. TLS clients are not available yet:
- *                      {@link TCPClient#connect(String, int, ConnectOptions)} fails its future with
- *                      {@link UnsupportedOperationException} when this is not null (it will be wired to a
- *                      TLS stream in a later version)
+ * @param sslContext    TLS for the connection (the stream is then an {@link io.eddy.iostream.SSLIOStream}
+ *                      that verified the server's certificate and host name), or null for plain TCP
  * @param streamOptions options of the connected stream
  * @param sourceAddress the local address (and port: 0 for any) every attempt's socket binds to before
  *                      connecting, or null to let the system choose
@@ -64,7 +62,7 @@ public record ConnectOptions(ProtocolFamily family, SSLContext sslContext, Strea
         return new ConnectOptions(family, sslContext, streamOptions, sourceAddress, timeout);
     }
 
-    /** A copy with {@code sslContext} changed (null: plain TCP; TLS is not available yet, see above). */
+    /** A copy with {@code sslContext} changed (null: plain TCP). */
     public ConnectOptions withSslContext(SSLContext sslContext) {
         return new ConnectOptions(family, sslContext, streamOptions, sourceAddress, timeout);
     }

@@ -86,8 +86,10 @@ public final class TCPClient {
 
     /**
      * Connects to {@code port} of {@code host} (a name or an IP literal) with {@code options}, on
-     * {@link IOLoop#current()}; see the class description. With a {@link ConnectOptions#sslContext()},
-     * the future fails with {@link UnsupportedOperationException}: TLS clients are not available yet.
+     * {@link IOLoop#current()}; see the class description. With a {@link ConnectOptions#sslContext()} the
+     * stream is an {@link io.eddy.iostream.SSLIOStream}: the first connection to succeed does the TLS
+     * handshake (within the same timeout), and the server's certificate must be valid for {@code host}; a
+     * failed handshake fails the future with its {@link javax.net.ssl.SSLException}.
      *
      * @return the connected stream, on the loop of the calling thread
      * @throws NullPointerException     if {@code host} or {@code options} is null
@@ -124,6 +126,8 @@ public final class TCPClient {
         private Throwable lastError;
         private Timeout secondaryTimer;
         private Timeout deadlineTimer;
+        /** The first attempt that connected (plain; with TLS, still in its handshake until the result). */
+        private IOStream winner;
 
         Connect(IOLoop loop, String host, int port, ConnectOptions options) {
             this.loop = loop;
@@ -154,11 +158,6 @@ public final class TCPClient {
 
         private void begin() {
             if (result.isDone()) {
-                return;
-            }
-            if (options.sslContext() != null) {
-                fail(new UnsupportedOperationException(
-                        "TLS clients are not available yet: ConnectOptions.sslContext must be null"));
                 return;
             }
             if (options.timeout() != null) {
@@ -264,9 +263,23 @@ public final class TCPClient {
             if (stream == null) {
                 return;
             }
-            if (result.isDone() || !result.complete(stream)) {
+            if (result.isDone() || winner != null) {
                 stream.close(); // a loser that connected after the winner, or after a timeout or cancel
+                return;
             }
+            winner = stream;
+            if (options.sslContext() == null) {
+                result.complete(stream);
+                return;
+            }
+            // TLS on the winning connection, within the same timeout, checking the certificate against host.
+            stream.startTls(false, options.sslContext(), host).whenComplete((tls, e) -> {
+                if (e != null) {
+                    fail(handshakeError(e));
+                } else if (!result.complete(tls)) {
+                    tls.close(); // timed out or cancelled meanwhile
+                }
+            });
         }
 
         private void timedOut() {
@@ -288,6 +301,9 @@ public final class TCPClient {
             if (deadlineTimer != null) {
                 deadlineTimer.cancel();
                 deadlineTimer = null;
+            }
+            if (winner != null && result.isCompletedExceptionally()) {
+                winner.close(); // a TLS handshake cut short (closing the plain stream closes its TLS successor)
             }
             List<CompletableFuture<IOStream>> abandoned = new ArrayList<>(inFlight);
             inFlight.clear();
@@ -384,6 +400,18 @@ public final class TCPClient {
             }
         });
         return attempt;
+    }
+
+    /** The handshake's {@link javax.net.ssl.SSLException} (or other IOException) from under the stream's close. */
+    private static Throwable handshakeError(Throwable error) {
+        Throwable e = error;
+        if (e instanceof CompletionException && e.getCause() != null) {
+            e = e.getCause();
+        }
+        if (e instanceof StreamClosedException && e.getCause() instanceof IOException cause) {
+            e = cause;
+        }
+        return e;
     }
 
     /** The IOException under the stream's {@link StreamClosedException}; a refusal names the address. */

@@ -487,20 +487,6 @@ class TCPClientTest {
     }
 
     @Test
-    void tlsFailsTheFutureWithUnsupportedOperationExceptionForNow() throws Exception {
-        IOLoop loop = virtualLoop();
-        Recorder recorder = fake(Map.of());
-        TCPClient client = new TCPClient(new FixedResolver(V4), recorder);
-        ConnectOptions tls = ConnectOptions.defaults().withSslContext(SSLContext.getInstance("TLS"));
-
-        Throwable error = failure(loop, () -> client.connect("localhost", 443, tls));
-
-        UnsupportedOperationException unsupported = assertInstanceOf(UnsupportedOperationException.class, error);
-        assertTrue(unsupported.getMessage().startsWith("TLS clients are not available yet"), unsupported.getMessage());
-        assertTrue(recorder.attempts.isEmpty());
-    }
-
-    @Test
     void connectOptionsDefaultsAndWithers() throws Exception {
         ConnectOptions d = ConnectOptions.defaults();
         assertNull(d.family());
