@@ -37,6 +37,11 @@ import javax.net.ssl.SSLContext;
  * has been handed to the kernel. The caller may reuse the array or buffer as soon as {@code write}
  * returns.
  *
+ * <p>Nesting: a reader that issues its next read from the last one's completion (or a writer its next
+ * write) runs inside the call that completed it. To keep the stack bounded however many messages are
+ * buffered, after 64 reads (or writes) in a row that began without the stream waiting for the loop, the
+ * next one continues from the loop on a fresh stack, one iteration later.
+ *
  * <p>Errors: a null argument throws {@link NullPointerException} and an invalid one
  * {@link IllegalArgumentException}; every other failure arrives through the returned future. When the
  * stream closes, every pending future fails with {@link StreamClosedException} whose cause is
@@ -52,6 +57,12 @@ public class IOStream implements AutoCloseable {
     private static final byte[] EMPTY = {};
     /** An emptied read buffer larger than this is dropped, so an idle stream holds no big buffer. */
     private static final int KEPT_BUFFER = 4 * 1024;
+    /**
+     * Reads (or writes) in a row that may complete inside the call that issued them before the next one
+     * is continued from the loop instead: bounds the nesting of a reader that issues its next read from
+     * the last one's completion, at a cost of one loop iteration per this many messages.
+     */
+    static final int MAX_INLINE_COMPLETIONS = 64;
     /**
      * Each loop thread's socket-read buffer: reads land here and only the bytes that arrived are copied
      * into the stream's own buffer, sized to its data (libuv's approach). Direct, so the JDK needs no
@@ -85,6 +96,10 @@ public class IOStream implements AutoCloseable {
     private Runnable closeCallback;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
+    /** Reads begun since the stream last waited for the loop; see {@link #MAX_INLINE_COMPLETIONS}. */
+    private int inlineReads;
+    /** Writes completed inside write() since one last waited for the loop; likewise. */
+    private int inlineWrites;
     /** The TLS stream this one handed its channel to ({@link #startTls}); closing this closes that. */
     private IOStream successor;
 
@@ -235,6 +250,26 @@ public class IOStream implements AutoCloseable {
             return;
         }
         read = r;
+        if (++inlineReads > MAX_INLINE_COMPLETIONS) {
+            // Many reads in a row began (and so far completed) without the stream going back to the loop:
+            // a reader that issues each read from the last one's completion nests a call per message.
+            // This one goes on from the loop, on a fresh stack.
+            inlineReads = 0;
+            loop.addCallback(this::continueRead);
+            return;
+        }
+        serviceRead();
+    }
+
+    private void continueRead() {
+        if (read != null && !closed) {
+            serviceRead();
+        }
+    }
+
+    /** Completes the pending read from the buffer or the socket if it can; otherwise waits for READ. */
+    private void serviceRead() {
+        PendingRead r = read;
         try {
             if (satisfyRead()) {
                 return;
@@ -248,6 +283,9 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             closeQuietlyOrLoud(e);
             return;
+        }
+        if (read == r) {
+            inlineReads = 0; // it waits for the loop: the nesting ends here
         }
         if (!closed) {
             updateInterest();
@@ -538,16 +576,25 @@ public class IOStream implements AutoCloseable {
                 return;
             }
             if (!data.hasRemaining()) {
-                if (writeFutures.isEmpty()) {
+                if (++inlineWrites > MAX_INLINE_COMPLETIONS) {
+                    // As for reads: a writer issuing each write from the last one's completion would nest
+                    // a call per write. Its future (and any after it, in order) completes from the loop.
+                    inlineWrites = 0;
+                    writeFutures.add(new PendingWrite(bytesQueued, future, context));
+                    loop.addCallback(this::completeWrites);
+                } else if (writeFutures.isEmpty()) {
                     complete(future, null, context);
                 } else {
                     writeFutures.add(new PendingWrite(bytesQueued, future, context));
                     completeWrites();
                 }
-                updateInterest(); // a transport may still hold bytes of it (SSLIOStream's last record)
+                if (!closed) {
+                    updateInterest(); // a transport may still hold bytes of it (SSLIOStream's last record)
+                }
                 return;
             }
         }
+        inlineWrites = 0; // this one waits for the loop
         writeQueue.add(owned ? data : copyOf(data));
         writeFutures.add(new PendingWrite(bytesQueued, future, context));
         if (!connecting) {
@@ -667,6 +714,8 @@ public class IOStream implements AutoCloseable {
         if (closed) {
             return;
         }
+        inlineReads = 0; // called by the loop: a fresh stack
+        inlineWrites = 0;
         try {
             if (connecting) {
                 finishConnect();

@@ -547,4 +547,90 @@ class IOStreamTest {
         CompletionException e = assertThrows(CompletionException.class, f::join);
         assertInstanceOf(StreamClosedException.class, e.getCause());
     }
+
+    @Test
+    void aReaderReissuingItsReadFromTheCompletionReadsAHundredThousandBufferedLinesWithoutRecursing() throws Exception {
+        // 100,000 two-byte lines arrive at once; each readUntil completes from the buffer, and the reader asks
+        // for the next line from inside that completion. Completing inline would nest one call per line.
+        int lines = 100_000;
+        byte[] all = new byte[2 * lines];
+        for (int i = 0; i < lines; i++) {
+            all[2 * i] = (byte) ('a' + i % 26);
+            all[2 * i + 1] = '\n';
+        }
+        send(all);
+        peer.shutdownOutput();
+        CompletableFuture<Integer> count = new CompletableFuture<>();
+        int[] seen = {0};
+        int[] minDepth = {Integer.MAX_VALUE};
+        int[] maxDepth = {0};
+        Runnable[] next = new Runnable[1];
+        next[0] = () -> stream.readUntil(new byte[]{'\n'}).whenComplete((line, e) -> {
+            if (e != null) {
+                count.complete(seen[0]);
+                return;
+            }
+            int depth = StackWalker.getInstance().walk(frames -> (int) frames.count());
+            minDepth[0] = Math.min(minDepth[0], depth);
+            maxDepth[0] = Math.max(maxDepth[0], depth);
+            if (line.length != 2 || line[0] != 'a' + seen[0] % 26) {
+                count.completeExceptionally(new AssertionError("line " + seen[0] + ": " + Arrays.toString(line)));
+                return;
+            }
+            seen[0]++;
+            next[0].run();
+        });
+        assertEquals(lines, loop.runSync(() -> {
+            next[0].run();
+            return count;
+        }, TIMEOUT));
+        // Inline completions nest a little (up to IOStream.MAX_INLINE_COMPLETIONS), then the stack stops growing.
+        assertTrue(maxDepth[0] - minDepth[0] < 40 * IOStream.MAX_INLINE_COMPLETIONS,
+                "stack depth in a completion: " + minDepth[0] + " to " + maxDepth[0]);
+    }
+
+    @Test
+    void aWriterIssuingEachWriteFromTheLastOnesCompletionSendsAHundredThousandInOrderWithoutRecursing() throws Exception {
+        int writes = 100_000;
+        CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
+            try {
+                return receive(4 * writes);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        int[] sent = {0};
+        int[] minDepth = {Integer.MAX_VALUE};
+        int[] maxDepth = {0};
+        Runnable[] next = new Runnable[1];
+        next[0] = () -> {
+            int i = sent[0];
+            byte[] message = ByteBuffer.allocate(4).putInt(i).array();
+            stream.write(message).whenComplete((v, e) -> {
+                if (e != null) {
+                    done.completeExceptionally(e);
+                    return;
+                }
+                int depth = StackWalker.getInstance().walk(frames -> (int) frames.count());
+                minDepth[0] = Math.min(minDepth[0], depth);
+                maxDepth[0] = Math.max(maxDepth[0], depth);
+                if (++sent[0] == writes) {
+                    done.complete(sent[0]);
+                } else {
+                    next[0].run();
+                }
+            });
+        };
+        assertEquals(writes, loop.runSync(() -> {
+            next[0].run();
+            return done;
+        }, TIMEOUT));
+        ByteBuffer all = ByteBuffer.wrap(received.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+        for (int i = 0; i < writes; i++) {
+            assertEquals(i, all.getInt(), "message " + i);
+        }
+        assertTrue(maxDepth[0] - minDepth[0] < 40 * IOStream.MAX_INLINE_COMPLETIONS,
+                "stack depth in a completion: " + minDepth[0] + " to " + maxDepth[0]);
+    }
 }
