@@ -96,6 +96,8 @@ public class IOStream implements AutoCloseable {
     private Runnable closeCallback;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
+    /** Reused for reads issued on the loop thread; see {@link PendingRead}. */
+    private PendingRead spareRead;
     /** Reads begun since the stream last waited for the loop; see {@link #MAX_INLINE_COMPLETIONS}. */
     private int inlineReads;
     /** Writes completed inside write() since one last waited for the loop; likewise. */
@@ -150,7 +152,7 @@ public class IOStream implements AutoCloseable {
         if (n < 0) {
             throw new IllegalArgumentException("cannot read a negative number of bytes: " + n);
         }
-        return startRead(new PendingRead(ReadKind.BYTES, n, partial));
+        return startRead(newRead(ReadKind.BYTES, n, partial));
     }
 
     /** Everything up to and including the first {@code delimiter}, however far (bounded by the buffer limit). */
@@ -171,7 +173,7 @@ public class IOStream implements AutoCloseable {
             throw new IllegalArgumentException("the delimiter is empty");
         }
         checkMaxBytes(maxBytes);
-        PendingRead r = new PendingRead(ReadKind.DELIMITER, maxBytes, false);
+        PendingRead r = newRead(ReadKind.DELIMITER, maxBytes, false);
         r.delimiter = delimiter.clone();
         return startRead(r);
     }
@@ -185,14 +187,14 @@ public class IOStream implements AutoCloseable {
     public CompletableFuture<byte[]> readUntilRegex(Pattern pattern, int maxBytes) {
         Objects.requireNonNull(pattern, "pattern");
         checkMaxBytes(maxBytes);
-        PendingRead r = new PendingRead(ReadKind.REGEX, maxBytes, false);
+        PendingRead r = newRead(ReadKind.REGEX, maxBytes, false);
         r.pattern = pattern;
         return startRead(r);
     }
 
     /** Everything until the peer closes (bounded by the buffer limit); at once if closed already. */
     public CompletableFuture<byte[]> readUntilClose() {
-        return startRead(new PendingRead(ReadKind.CLOSE, 0, false));
+        return startRead(newRead(ReadKind.CLOSE, 0, false));
     }
 
     /**
@@ -201,7 +203,7 @@ public class IOStream implements AutoCloseable {
      */
     public CompletableFuture<Integer> readInto(ByteBuffer dst, boolean partial) {
         Objects.requireNonNull(dst, "dst");
-        PendingRead r = new PendingRead(ReadKind.INTO, dst.remaining(), partial);
+        PendingRead r = newRead(ReadKind.INTO, dst.remaining(), partial);
         r.into = dst;
         return startRead(r);
     }
@@ -214,14 +216,18 @@ public class IOStream implements AutoCloseable {
 
     private enum ReadKind { BYTES, DELIMITER, REGEX, CLOSE, INTO }
 
-    /** The one pending read and its future. */
+    /**
+     * The one pending read and its future. A stream reuses one instance for the reads issued on its loop
+     * thread while none is pending (see {@link #newRead}); code that holds one across a completion must
+     * not read it afterwards, since the completion may have started the next read in it.
+     */
     private static final class PendingRead {
-        final ReadKind kind;
+        ReadKind kind;
         /** BYTES/INTO: how many; DELIMITER/REGEX: maxBytes. */
-        final int size;
-        final boolean partial;
-        final CompletableFuture<Object> future = new CompletableFuture<>();
-        final Context context = Context.current();
+        int size;
+        boolean partial;
+        CompletableFuture<Object> future;
+        Context context;
         byte[] delimiter;
         Pattern pattern;
         ByteBuffer into;
@@ -230,17 +236,40 @@ public class IOStream implements AutoCloseable {
         /** DELIMITER: buffer offset (from start) where the next search begins. REGEX: buffered size at the last search. */
         int searched;
 
-        PendingRead(ReadKind kind, int size, boolean partial) {
+        PendingRead set(ReadKind kind, int size, boolean partial) {
             this.kind = kind;
             this.size = size;
             this.partial = partial;
+            future = new CompletableFuture<>();
+            context = Context.current();
+            delimiter = null;
+            pattern = null;
+            into = null;
+            delivered = 0;
+            searched = 0;
+            return this;
         }
+    }
+
+    /** A read to start: the stream's reused one on the loop thread with no read pending, else a new one. */
+    private PendingRead newRead(ReadKind kind, int size, boolean partial) {
+        if (read == null && loop.inLoopThread()) {
+            if (spareRead == null) {
+                spareRead = new PendingRead();
+            }
+            return spareRead.set(kind, size, partial);
+        }
+        return new PendingRead().set(kind, size, partial);
     }
 
     @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> startRead(PendingRead r) {
         CompletableFuture<T> future = (CompletableFuture<T>) (CompletableFuture<?>) r.future;
-        onLoop(() -> beginRead(r));
+        if (loop.inLoopThread()) {
+            beginRead(r);
+        } else {
+            loop.addCallback(() -> beginRead(r));
+        }
         return future;
     }
 
@@ -524,6 +553,16 @@ public class IOStream implements AutoCloseable {
     /** Queues a copy of {@code data}; see {@link #write(ByteBuffer)}. */
     public CompletableFuture<Void> write(byte[] data) {
         Objects.requireNonNull(data, "data");
+        if (loop.inLoopThread()) {
+            ByteBuffer scratch = SCRATCH.get();
+            if (data.length <= scratch.capacity()) {
+                // Through the loop thread's direct buffer rather than a wrapper per write: the kernel copies
+                // from a direct buffer anyway (the JDK would copy a heap one into its own first).
+                scratch.clear();
+                scratch.put(data).flip();
+                return write(scratch);
+            }
+        }
         return write(ByteBuffer.wrap(data));
     }
 
@@ -539,7 +578,7 @@ public class IOStream implements AutoCloseable {
         CompletableFuture<Void> future = new CompletableFuture<>();
         Context context = Context.current();
         if (loop.inLoopThread()) {
-            writeOnLoop(data.duplicate(), future, context, false);
+            writeOnLoop(data, future, context, false); // its position is put back before any completion
         } else {
             ByteBuffer copy = copyOf(data.duplicate());
             loop.addCallback(() -> writeOnLoop(copy, future, context, true));
@@ -547,7 +586,12 @@ public class IOStream implements AutoCloseable {
         return future;
     }
 
+    /**
+     * @param owned false if {@code data} is the caller's: it is read from its position, and that position
+     *              is put back before anything can run the caller's code (a completion)
+     */
     private void writeOnLoop(ByteBuffer data, CompletableFuture<Void> future, Context context, boolean owned) {
+        int position = data.position();
         if (closed) {
             fail(future, new StreamClosedException(error), context);
             return;
@@ -571,11 +615,13 @@ public class IOStream implements AutoCloseable {
                     bytesWritten += n;
                 }
             } catch (IOException e) {
+                data.position(position);
                 writeFutures.add(new PendingWrite(bytesQueued, future, context));
                 closeQuietlyOrLoud(e);
                 return;
             }
             if (!data.hasRemaining()) {
+                data.position(position);
                 if (++inlineWrites > MAX_INLINE_COMPLETIONS) {
                     // As for reads: a writer issuing each write from the last one's completion would nest
                     // a call per write. Its future (and any after it, in order) completes from the loop.
@@ -596,6 +642,9 @@ public class IOStream implements AutoCloseable {
         }
         inlineWrites = 0; // this one waits for the loop
         writeQueue.add(owned ? data : copyOf(data));
+        if (!owned) {
+            data.position(position);
+        }
         writeFutures.add(new PendingWrite(bytesQueued, future, context));
         if (!connecting) {
             updateInterest();

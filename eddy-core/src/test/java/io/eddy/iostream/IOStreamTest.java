@@ -633,4 +633,32 @@ class IOStreamTest {
         assertTrue(maxDepth[0] - minDepth[0] < 40 * IOStream.MAX_INLINE_COMPLETIONS,
                 "stack depth in a completion: " + minDepth[0] + " to " + maxDepth[0]);
     }
+
+    @Test
+    void writeOfACallersByteBufferLeavesItsPositionAndLimitWhetherSentAtOnceOrQueued() throws Exception {
+        ByteBuffer small = ByteBuffer.wrap("..hello..".getBytes(StandardCharsets.US_ASCII), 2, 5);
+        byte[] big = new byte[32 << 20]; // more than the kernel takes at once: the rest is queued
+        Arrays.fill(big, (byte) 'b');
+        ByteBuffer large = ByteBuffer.wrap(big);
+        CompletableFuture<Void> written = loop.runSync(() -> {
+            stream.write(small);
+            assertEquals(2, small.position());
+            assertEquals(7, small.limit());
+            CompletableFuture<Void> f = stream.write(large);
+            assertEquals(0, large.position());
+            assertEquals(big.length, large.limit());
+            return CompletableFuture.completedFuture(f);
+        }, TIMEOUT);
+        CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
+            try {
+                return receive(5 + big.length);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        sync(() -> written);
+        byte[] all = received.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals("hello", new String(all, 0, 5, StandardCharsets.US_ASCII));
+        assertArrayEquals(big, Arrays.copyOfRange(all, 5, all.length));
+    }
 }
