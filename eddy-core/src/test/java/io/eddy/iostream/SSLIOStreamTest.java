@@ -185,6 +185,7 @@ class SSLIOStreamTest {
         pair();
         SSLIOStream server = server(CERTS.serverContext("TLS"));
         CompletableFuture<byte[]> read = onLoop(() -> server.readBytes(4));
+        CompletableFuture<Void> write = onLoop(() -> server.write("waits for the handshake".getBytes(StandardCharsets.US_ASCII)));
         ByteBuffer junk = ByteBuffer.wrap("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         while (junk.hasRemaining()) {
             clientChannel.write(junk);
@@ -195,6 +196,8 @@ class SSLIOStreamTest {
         assertInstanceOf(SSLException.class, server.error());
         Throwable r = assertThrows(StreamClosedException.class, () -> sync(() -> read));
         assertSame(server.error(), r.getCause());
+        Throwable w = assertThrows(StreamClosedException.class, () -> sync(() -> write));
+        assertSame(server.error(), w.getCause());
         assertEquals(42, (int) sync(() -> CompletableFuture.supplyAsync(() -> 42, loop)));
     }
 
@@ -343,5 +346,18 @@ class SSLIOStreamTest {
             }
             Thread.onSpinWait();
         }
+    }
+
+    @Test
+    void aPortScanThatConnectsAndClosesBeforeTheHandshakeClosesQuietly() throws Exception {
+        pair();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        CompletableFuture<byte[]> read = onLoop(() -> server.readBytes(1));
+        clientChannel.close();
+        Throwable e = assertThrows(StreamClosedException.class, () -> sync(server::waitForHandshake));
+        assertNull(e.getCause(), "an end of stream, not an error");
+        assertTrue(server.closed());
+        assertNull(server.error());
+        assertThrows(StreamClosedException.class, () -> sync(() -> read));
     }
 }
