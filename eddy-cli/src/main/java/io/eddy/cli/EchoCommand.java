@@ -101,6 +101,12 @@ final class EchoCommand implements Callable<Integer> {
         if (tls) {
             try {
                 certificate = cert != null ? ServerCertificate.fromPem(cert, key) : ServerCertificate.selfSigned();
+            } catch (java.nio.file.NoSuchFileException e) {
+                err.println("eddy: cannot set up TLS: no such file: " + e.getFile());
+                return EXIT_FAILED;
+            } catch (java.nio.file.AccessDeniedException e) {
+                err.println("eddy: cannot set up TLS: permission denied: " + e.getFile());
+                return EXIT_FAILED;
             } catch (IOException | java.security.GeneralSecurityException e) {
                 err.println("eddy: cannot set up TLS: " + e.getMessage());
                 return EXIT_FAILED;

@@ -86,7 +86,7 @@ final class MainTest {
     void unreadableCertificateFilesFailWithExitCode1NamingTheFile() {
         assertEquals(1, eddy("echo", "--tls", "--cert", "/no/such/cert.pem", "--key", "/no/such/key.pem", "--port", "0"));
         assertEquals(1, err().lines().count(), err());
-        assertTrue(err().startsWith("eddy: cannot set up TLS: ") && err().contains("/no/such/cert.pem"), err());
+        assertTrue(err().startsWith("eddy: cannot set up TLS: no such file: ") && err().contains("/no/such/cert.pem"), err());
     }
 
     @Test
