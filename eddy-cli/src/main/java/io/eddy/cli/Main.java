@@ -18,7 +18,7 @@ import java.util.Properties;
  * <p>Runs on the thread that calls {@link #run}; a server subcommand makes that thread its loop thread.
  */
 @Command(name = "eddy", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Eddy, Tornado's IOLoop for Java: example servers.")
+        description = "Eddy, Tornado's IOLoop for Java: an echo server and an echo load client.")
 public final class Main implements Runnable {
 
     @Spec
@@ -40,6 +40,7 @@ public final class Main implements Runnable {
     public static int run(String[] args, PrintStream out, PrintStream err) {
         CommandLine cmd = new CommandLine(new Main())
                 .addSubcommand(new EchoCommand(out, err))
+                .addSubcommand(new BenchCommand(out, err))
                 .setParameterExceptionHandler(Main::usageError);
         cmd.setOut(new PrintWriter(out, true));
         cmd.setErr(new PrintWriter(err, true));

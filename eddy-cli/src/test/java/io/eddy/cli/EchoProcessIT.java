@@ -101,7 +101,7 @@ final class EchoProcessIT {
         try (Eddy eddy = new Eddy("echo", "--raw", "--port", "0", "--quiet")) {
             InetSocketAddress address = eddy.awaitListening();
 
-            EchoLoad.run(address, 20, 1000);
+            BlockingEchoClients.run(address, 20, 1000);
 
             assertEquals(0, eddy.stopWith("TERM"), "exit code; stderr: " + eddy.stderr);
             assertEquals(List.of(), eddy.stdout.drain(), "--quiet prints only the listening line");
@@ -114,7 +114,7 @@ final class EchoProcessIT {
         try (Eddy eddy = new Eddy("echo", "--port", "0", "--loops", "2", "--quiet")) {
             InetSocketAddress address = eddy.awaitListening();
 
-            EchoLoad.run(address, 20, 1000);
+            BlockingEchoClients.run(address, 20, 1000);
 
             assertEquals(0, eddy.stopWith("TERM"), "exit code; stderr: " + eddy.stderr);
             assertEquals(List.of(), eddy.stdout.drain(), "--quiet prints only the listening line");

@@ -41,7 +41,7 @@ final class MainTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"--connections=4", "--size=64"})
-    void flagsThatDoNotExistYetAreOneLineUsageErrors(String flag) {
+    void loadClientFlagsGivenToEchoAreOneLineUsageErrors(String flag) {
         assertEquals(2, eddy("echo", flag));
         assertEquals(1, err().lines().count(), err());
         assertTrue(err().contains(flag.split("=")[0]), err());

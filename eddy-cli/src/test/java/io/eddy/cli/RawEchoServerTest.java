@@ -86,7 +86,7 @@ final class RawEchoServerTest {
     void echoesEveryMessageOfTwentyConcurrentClientsByteForByteAndRemovesThemWhenTheyClose() throws Exception {
         InetSocketAddress address = serve().address();
 
-        EchoLoad.run(address, 20, 1000);
+        BlockingEchoClients.run(address, 20, 1000);
 
         Set<String> closed = new HashSet<>();
         for (int i = 0; i < 20; i++) {

@@ -18,11 +18,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
  * Concurrent blocking clients of an echo server: each sends its messages one at a time and reads
  * every echo back byte for byte. Used by the in-process and the process tests alike.
  */
-final class EchoLoad {
+final class BlockingEchoClients {
 
     private static final int SO_TIMEOUT_MILLIS = 10_000;
 
-    private EchoLoad() {
+    private BlockingEchoClients() {
     }
 
     /**
