@@ -59,6 +59,9 @@ final class ConnectStorm {
         ticker.start();
         loop.callLater(options.warmup(), () -> {
             measuring = true;
+            if (live != null) {
+                live.println("measuring"); // a runner samples the server's CPU time from here
+            }
             measuredSince = loop.time();
             cycles = 0;
             errors = 0;

@@ -67,6 +67,9 @@ final class EchoLoad {
         ticker.start();
         loop.callLater(options.warmup(), () -> {
             measuring = true;
+            if (live != null) {
+                live.println("measuring"); // a runner samples the server's CPU time from here
+            }
             measuredSince = loop.time();
             messages = 0;
             lastMessages = 0;

@@ -1,0 +1,382 @@
+package io.eddy.bench.echo;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The side-by-side echo benchmark: starts each echo server in turn (Eddy raw, Eddy streams, Netty NIO,
+ * Netty epoll, a plain java.nio server), runs the same {@code eddy bench} scenarios against each, three
+ * times in interleaved rounds, and writes the medians as a markdown table, a JSON file and a PNG chart.
+ * The server is pinned to CPU 0 and the client to CPU 1 where {@code taskset} exists. For every run it
+ * also takes the server's CPU time (user + system, {@code /proc/PID/stat}) over the measured interval,
+ * and for the idle scenario the server's resident memory ({@code /proc/PID/status} VmRSS) before and
+ * while the client holds its connections.
+ *
+ * <pre>{@code
+ * java -cp eddy-bench/target/benchmarks.jar io.eddy.bench.echo.EchoRunner \
+ *      --eddy-jar eddy-cli/target/eddy.jar --out eddy-bench/results/echo
+ * }</pre>
+ *
+ * Options: {@code --rounds N} (3), {@code --duration S} and {@code --warmup S} in seconds (5, 1),
+ * {@code --idle N} connections (10000), {@code --servers a,b} (all), {@code --scenarios 1,2} (all).
+ */
+public final class EchoRunner {
+
+    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
+    private static final long TICKS_PER_SECOND = 100; // USER_HZ: /proc counts CPU time in 1/100 s on Linux
+
+    record Server(String key, String name, List<String> command) {
+    }
+
+    /** @param label a short title, for the chart */
+    record Scenario(int number, String title, String label, List<String> args, String unit) {
+    }
+
+    /** One client run's figures; cpuMicrosPerOp is the server's CPU time over the measured interval per operation. */
+    record Run(String server, int scenario, double opsPerSecond, double p50, double p99, double cpuMicrosPerOp,
+               long errors) {
+    }
+
+    record IdleRun(String server, int held, int kept, long baseKb, long heldKb) {
+        double bytesPerConnection() {
+            return held == 0 ? 0 : (heldKb - baseKb) * 1024.0 / held;
+        }
+    }
+
+    private final Map<String, String> options;
+    private final Path eddyJar;
+    private final Path benchJar;
+    private final Path out;
+    private final boolean pin;
+    private final List<Run> runs = new ArrayList<>();
+    private final List<IdleRun> idleRuns = new ArrayList<>();
+
+    private EchoRunner(Map<String, String> options) throws IOException {
+        this.options = options;
+        eddyJar = Path.of(option("eddy-jar", "eddy-cli/target/eddy.jar")).toAbsolutePath();
+        benchJar = Path.of(EchoRunner.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toAbsolutePath();
+        out = Path.of(option("out", "eddy-bench/results/echo"));
+        pin = Runtime.getRuntime().availableProcessors() >= 2 && onPath("taskset");
+        if (!Files.isRegularFile(eddyJar)) {
+            throw new IOException("no eddy.jar at " + eddyJar + " (build it: mvn -q package -DskipTests)");
+        }
+        Files.createDirectories(out);
+    }
+
+    private String option(String name, String fallback) {
+        return options.getOrDefault(name, fallback);
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --name value pairs, got " + args[i]);
+            }
+            options.put(args[i].substring(2), args[i + 1]);
+        }
+        new EchoRunner(options).runAll();
+    }
+
+    // ================================================================== what runs
+
+    private List<Server> servers() {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> jvm = List.of(java, "-Xms512m", "-Xmx512m");
+        List<String> netty = new ArrayList<>(jvm);
+        netty.addAll(List.of("--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED",
+                "-Dio.netty.leakDetection.level=disabled", "-cp", benchJar.toString()));
+        List<Server> all = List.of(
+                new Server("eddy-raw", "Eddy raw (--raw)", concat(jvm, "-jar", eddyJar.toString(), "echo", "--raw", "--quiet", "--port", "0")),
+                new Server("eddy", "Eddy streams", concat(jvm, "-jar", eddyJar.toString(), "echo", "--quiet", "--port", "0")),
+                new Server("netty-nio", "Netty 4.2 NIO", concat(netty, NettyEchoServer.class.getName(), "nio", "0")),
+                new Server("netty-epoll", "Netty 4.2 epoll", concat(netty, NettyEchoServer.class.getName(), "epoll", "0")),
+                new Server("plain-nio", "plain java.nio", concat(jvm, "-cp", benchJar.toString(), PlainNioEchoServer.class.getName(), "0")));
+        List<String> wanted = List.of(option("servers", "eddy-raw,eddy,netty-nio,netty-epoll,plain-nio").split(","));
+        return all.stream().filter(s -> wanted.contains(s.key())).toList();
+    }
+
+    private List<Scenario> scenarios() {
+        List<Scenario> all = List.of(
+                new Scenario(1, "1 connection, 64 B, depth 1 (latency)", "1 conn, 64 B", List.of("--connections", "1", "--size", "64"), "msg"),
+                new Scenario(2, "50 connections, 64 B, depth 1", "50 conns, 64 B", List.of("--connections", "50", "--size", "64"), "msg"),
+                new Scenario(3, "50 connections, 64 B, depth 16 (throughput)", "50 conns x 16, 64 B", List.of("--connections", "50", "--size", "64", "--depth", "16"), "msg"),
+                new Scenario(4, "10 connections, 16 KiB, depth 4 (bandwidth)", "10 conns x 4, 16 KiB", List.of("--connections", "10", "--size", "16384", "--depth", "4"), "msg"),
+                new Scenario(5, "connect storm, 16 at a time", "connect storm", List.of("--connect-storm", "--connections", "16"), "conn"),
+                new Scenario(6, option("idle", "10000") + " idle connections: server memory", "idle", List.of(), "conn"));
+        List<String> wanted = List.of(option("scenarios", "1,2,3,4,5,6").split(","));
+        return all.stream().filter(s -> wanted.contains(String.valueOf(s.number()))).toList();
+    }
+
+    private void runAll() throws Exception {
+        int rounds = Integer.parseInt(option("rounds", "3"));
+        List<Server> servers = servers();
+        List<Scenario> scenarios = scenarios();
+        long started = System.nanoTime();
+        log("servers pinned to CPU 0 and clients to CPU 1: " + pin);
+        for (int round = 1; round <= rounds; round++) {
+            for (Server server : servers) {
+                List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
+                if (!load.isEmpty()) {
+                    runLoad(server, load, round);
+                }
+                if (scenarios.stream().anyMatch(s -> s.number() == 6)) {
+                    runIdle(server, round);
+                }
+            }
+        }
+        log(String.format(Locale.ROOT, "all runs took %.1f min", (System.nanoTime() - started) / 60e9));
+        Report report = new Report(servers, scenarios, runs, idleRuns, machine(), commandLine(), rounds);
+        Files.writeString(out.resolve("echo-bench.md"), report.markdown());
+        Files.writeString(out.resolve("echo-bench.json"), report.json());
+        Chart.write(report, out.resolve("echo-bench.png"));
+        System.out.println(report.markdown());
+        log("wrote " + out.resolve("echo-bench.md") + ", echo-bench.json, echo-bench.png");
+    }
+
+    /** One server process for the load scenarios of one round: a warm-up run, then each scenario once. */
+    private void runLoad(Server server, List<Scenario> load, int round) throws Exception {
+        try (ServerProcess p = ServerProcess.start(pinned("0", server.command()))) {
+            log("round " + round + ": " + server.name() + " (pid " + p.pid() + ", port " + p.port() + ")");
+            client(p, List.of("--connections", "50", "--depth", "16"), "1", "2"); // JIT warm-up, not recorded
+            for (Scenario s : load) {
+                ClientResult r = client(p, s.args(), option("warmup", "1"), option("duration", "5"));
+                double cpuMicros = (r.cpuTicks * 1e6 / TICKS_PER_SECOND) / Math.max(1, r.operations);
+                Run run = new Run(server.key(), s.number(), r.number("operationsPerSecond"),
+                        r.number("p50"), r.number("p99"), cpuMicros, (long) r.number("errors"));
+                runs.add(run);
+                log(String.format(Locale.ROOT, "  %d. %-45s %,12.0f %s/s  p99 %8.1f us  server CPU %6.2f us/%s%s",
+                        s.number(), s.title(), run.opsPerSecond(), s.unit(), run.p99(), run.cpuMicrosPerOp(), s.unit(),
+                        run.errors() > 0 ? "  errors " + run.errors() : ""));
+            }
+        }
+    }
+
+    /** A fresh server process: its resident memory before, and while the client holds N idle connections. */
+    private void runIdle(Server server, int round) throws Exception {
+        int n = Integer.parseInt(option("idle", "10000"));
+        try (ServerProcess p = ServerProcess.start(pinned("0", server.command()))) {
+            Thread.sleep(1000); // the JVM's own start-up allocations settle; not a synchronisation
+            long base = p.rssKb();
+            long[] held = {0};
+            ClientResult r = client(p, List.of("--idle", String.valueOf(n)), null, "5", line -> {
+                if (line.startsWith("holding ")) {
+                    try {
+                        Thread.sleep(2000); // let the server finish its work on the last connections
+                        held[0] = p.rssKb();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            });
+            IdleRun run = new IdleRun(server.key(), n, (int) r.number("kept"), base, held[0]);
+            idleRuns.add(run);
+            log(String.format(Locale.ROOT, "round %d: %s idle: kept %d of %d, RSS %,d -> %,d kB: %.0f B/connection",
+                    round, server.name(), run.kept(), n, base, held[0], run.bytesPerConnection()));
+        }
+    }
+
+    // ================================================================== client runs
+
+    private record ClientResult(String json, long operations, long cpuTicks) {
+        double number(String field) {
+            Matcher m = Pattern.compile("\"" + field + "\":(-?[0-9.]+)").matcher(json);
+            if (!m.find()) {
+                throw new IllegalStateException(field + " missing from " + json);
+            }
+            return Double.parseDouble(m.group(1));
+        }
+    }
+
+    private ClientResult client(ServerProcess server, List<String> args, String warmup, String duration) throws Exception {
+        return client(server, args, warmup, duration, line -> { });
+    }
+
+    /**
+     * Runs {@code eddy bench} against the server; samples the server's CPU time when the client says
+     * "measuring" and when it prints its report. {@code onLine} sees the client's other stderr lines.
+     */
+    private ClientResult client(ServerProcess server, List<String> args, String warmup, String duration,
+                                java.util.function.Consumer<String> onLine) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-jar", eddyJar.toString(), "bench",
+                "--host", "127.0.0.1", "--port", String.valueOf(server.port()), "--json", "--duration", duration + "s"));
+        if (warmup != null) {
+            command.addAll(List.of("--warmup", warmup + "s"));
+        }
+        command.addAll(args);
+        Process client = new ProcessBuilder(pinned("1", command)).start();
+        long[] cpuAtStart = {server.cpuTicks()};
+        StringBuilder errors = new StringBuilder();
+        CompletableFuture<Void> stderr = CompletableFuture.runAsync(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(client.getErrorStream(), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    if (line.equals("measuring")) {
+                        cpuAtStart[0] = server.cpuTicks();
+                    } else if (line.startsWith("eddy:")) {
+                        errors.append(line).append('\n');
+                    } else {
+                        onLine.accept(line);
+                    }
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        String json;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8))) {
+            json = in.readLine();
+        }
+        long cpuAtEnd = server.cpuTicks();
+        long limit = Long.parseLong(duration) + 120;
+        if (!client.waitFor(limit, TimeUnit.SECONDS)) {
+            client.destroyForcibly();
+            throw new IllegalStateException("eddy bench did not finish within " + limit + " s");
+        }
+        stderr.get(10, TimeUnit.SECONDS);
+        if (client.exitValue() != 0 || json == null) {
+            throw new IllegalStateException("eddy bench " + String.join(" ", args) + " failed (exit "
+                    + client.exitValue() + "): " + errors.toString().strip());
+        }
+        ClientResult r = new ClientResult(json, 0, cpuAtEnd - cpuAtStart[0]);
+        return new ClientResult(json, (long) r.number("operations"), r.cpuTicks());
+    }
+
+    // ================================================================== plumbing
+
+    private List<String> pinned(String cpu, List<String> command) {
+        return pin ? concat(List.of("taskset", "-c", cpu), command.toArray(String[]::new)) : command;
+    }
+
+    private static List<String> concat(List<String> head, String... tail) {
+        List<String> all = new ArrayList<>(head);
+        all.addAll(List.of(tail));
+        return all;
+    }
+
+    private static boolean onPath(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(dir, tool))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String machine() {
+        String cpu = "unknown CPU";
+        try {
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse(cpu);
+        } catch (IOException ignored) {
+            // not Linux
+        }
+        return String.format(Locale.ROOT, "%d vCPU %s, %s %s, Java %s, %s", Runtime.getRuntime().availableProcessors(),
+                cpu, System.getProperty("os.name"), System.getProperty("os.version"), Runtime.version(),
+                LocalDateTime.now().withNano(0));
+    }
+
+    private String commandLine() {
+        StringBuilder b = new StringBuilder("eddy-bench/run-echo-bench.sh");
+        options.forEach((k, v) -> {
+            if (!k.equals("eddy-jar") && !k.equals("out")) {
+                b.append(" --").append(k).append(' ').append(v);
+            }
+        });
+        return b.toString();
+    }
+
+    private static void log(String line) {
+        System.err.println("[echo-bench] " + line);
+    }
+
+    /** A started echo server: its pid, its port (from its first line) and its /proc figures. */
+    static final class ServerProcess implements AutoCloseable {
+        private final Process process;
+        private final int port;
+
+        private ServerProcess(Process process, int port) {
+            this.process = process;
+            this.port = port;
+        }
+
+        static ServerProcess start(List<String> command) throws Exception {
+            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return in.readLine();
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            String line;
+            try {
+                line = first.get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                p.destroyForcibly();
+                throw new IllegalStateException("server did not say 'listening on' within 30 s: " + command, e);
+            }
+            Matcher m = line == null ? null : LISTENING.matcher(line);
+            if (m == null || !m.matches()) {
+                p.destroyForcibly();
+                throw new IllegalStateException("server's first line was " + line + ": " + command);
+            }
+            Thread.ofVirtual().start(() -> {
+                try {
+                    in.transferTo(java.io.Writer.nullWriter());
+                } catch (IOException ignored) {
+                    // the server ended
+                }
+            });
+            return new ServerProcess(p, Integer.parseInt(m.group(1)));
+        }
+
+        long pid() {
+            return process.pid();
+        }
+
+        int port() {
+            return port;
+        }
+
+        /** User + system CPU time in clock ticks (fields 14 and 15 of /proc/PID/stat). */
+        long cpuTicks() throws IOException {
+            String stat = Files.readString(Path.of("/proc", String.valueOf(pid()), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15, counted from field 3
+        }
+
+        /** Resident memory in kB (VmRSS of /proc/PID/status). */
+        long rssKb() throws IOException {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+            throw new IOException("no VmRSS in /proc/" + pid() + "/status");
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package io.eddy.bench.echo;
+
+import io.eddy.bench.echo.EchoRunner.IdleRun;
+import io.eddy.bench.echo.EchoRunner.Run;
+import io.eddy.bench.echo.EchoRunner.Scenario;
+import io.eddy.bench.echo.EchoRunner.Server;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.ToDoubleFunction;
+
+/** The medians of an {@link EchoRunner} run, as markdown and JSON. Immutable. */
+final class Report {
+
+    final List<Server> servers;
+    final List<Scenario> scenarios;
+    final List<Run> runs;
+    final List<IdleRun> idleRuns;
+    final String machine;
+    final String command;
+    final int rounds;
+
+    Report(List<Server> servers, List<Scenario> scenarios, List<Run> runs, List<IdleRun> idleRuns,
+           String machine, String command, int rounds) {
+        this.rounds = rounds;
+        this.servers = servers;
+        this.scenarios = scenarios;
+        this.runs = List.copyOf(runs);
+        this.idleRuns = List.copyOf(idleRuns);
+        this.machine = machine;
+        this.command = command;
+    }
+
+    /** The median of {@code metric} over the runs of {@code server} in {@code scenario}; NaN if none. */
+    double median(String server, int scenario, ToDoubleFunction<Run> metric) {
+        return median(runs.stream().filter(r -> r.server().equals(server) && r.scenario() == scenario)
+                .mapToDouble(metric).toArray());
+    }
+
+    double idleMedian(String server, ToDoubleFunction<IdleRun> metric) {
+        return median(idleRuns.stream().filter(r -> r.server().equals(server)).mapToDouble(metric).toArray());
+    }
+
+    private static double median(double[] values) {
+        if (values.length == 0) {
+            return Double.NaN;
+        }
+        Arrays.sort(values);
+        int mid = values.length / 2;
+        return values.length % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    }
+
+    private boolean has(String server) {
+        return servers.stream().anyMatch(s -> s.key().equals(server));
+    }
+
+    private static String ratio(double a, double b) {
+        return Double.isNaN(a) || Double.isNaN(b) || b == 0 ? "–" : String.format(Locale.ROOT, "%.2f×", a / b);
+    }
+
+    private static String num(double v, String format) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, format, v);
+    }
+
+    String markdown() {
+        StringBuilder b = new StringBuilder();
+        b.append("Machine: ").append(machine).append(". Medians of ").append(rounds)
+                .append(" rounds; each server on CPU 0, the `eddy bench` client on CPU 1; server CPU = user + system time")
+                .append(" of the server process over the measured interval, per message (or per connection).\n")
+                .append("Command: `").append(command).append("`\n\n");
+        List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
+        if (has("eddy") && !load.isEmpty()) {
+            b.append("Eddy streams beside each peer (ratio of medians; messages/s: higher is better, p99 and CPU: lower is better)\n\n");
+            b.append("| scenario | msg/s vs Netty NIO | vs Netty epoll | vs plain java.nio | p99 vs Netty NIO | CPU/msg vs Netty epoll | vs plain java.nio |\n");
+            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            for (Scenario s : load) {
+                double ops = median("eddy", s.number(), Run::opsPerSecond);
+                double p99 = median("eddy", s.number(), Run::p99);
+                double cpu = median("eddy", s.number(), Run::cpuMicrosPerOp);
+                b.append("| ").append(s.number()).append(". ").append(s.title())
+                        .append(" | ").append(ratio(ops, median("netty-nio", s.number(), Run::opsPerSecond)))
+                        .append(" | ").append(ratio(ops, median("netty-epoll", s.number(), Run::opsPerSecond)))
+                        .append(" | ").append(ratio(ops, median("plain-nio", s.number(), Run::opsPerSecond)))
+                        .append(" | ").append(ratio(p99, median("netty-nio", s.number(), Run::p99)))
+                        .append(" | ").append(ratio(cpu, median("netty-epoll", s.number(), Run::cpuMicrosPerOp)))
+                        .append(" | ").append(ratio(cpu, median("plain-nio", s.number(), Run::cpuMicrosPerOp)))
+                        .append(" |\n");
+            }
+            b.append('\n');
+        }
+        for (Scenario s : load) {
+            String unit = s.unit().equals("msg") ? "message" : "connection";
+            b.append("**").append(s.number()).append(". ").append(s.title()).append("**\n\n");
+            b.append("| server | ").append(unit).append("s/s | p50 µs | p99 µs | server CPU µs/").append(unit).append(" |\n");
+            b.append("|---|---:|---:|---:|---:|\n");
+            for (Server server : servers) {
+                b.append("| ").append(server.name())
+                        .append(" | ").append(num(median(server.key(), s.number(), Run::opsPerSecond), "%,.0f"))
+                        .append(" | ").append(num(median(server.key(), s.number(), Run::p50), "%,.1f"))
+                        .append(" | ").append(num(median(server.key(), s.number(), Run::p99), "%,.1f"))
+                        .append(" | ").append(num(median(server.key(), s.number(), Run::cpuMicrosPerOp), "%.2f"))
+                        .append(" |\n");
+            }
+            b.append('\n');
+        }
+        if (!idleRuns.isEmpty()) {
+            b.append("**6. ").append(idleRuns.getFirst().held())
+                    .append(" idle connections: the server's resident memory per connection** (VmRSS while held − before)\n\n");
+            b.append("| server | bytes per idle connection | connections kept |\n|---|---:|---:|\n");
+            for (Server server : servers) {
+                b.append("| ").append(server.name())
+                        .append(" | ").append(num(idleMedian(server.key(), IdleRun::bytesPerConnection), "%,.0f"))
+                        .append(" | ").append(num(idleMedian(server.key(), r -> r.kept()), "%,.0f"))
+                        .append(" |\n");
+            }
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    String json() {
+        StringBuilder b = new StringBuilder("{\"machine\":\"").append(machine.replace("\"", "'"))
+                .append("\",\"command\":\"").append(command).append("\",\"runs\":[");
+        for (int i = 0; i < runs.size(); i++) {
+            Run r = runs.get(i);
+            b.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
+                    "{\"server\":\"%s\",\"scenario\":%d,\"opsPerSecond\":%.1f,\"p50\":%.1f,\"p99\":%.1f,"
+                            + "\"cpuMicrosPerOp\":%.3f,\"errors\":%d}",
+                    r.server(), r.scenario(), r.opsPerSecond(), r.p50(), r.p99(), r.cpuMicrosPerOp(), r.errors()));
+        }
+        b.append("],\"idle\":[");
+        for (int i = 0; i < idleRuns.size(); i++) {
+            IdleRun r = idleRuns.get(i);
+            b.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
+                    "{\"server\":\"%s\",\"held\":%d,\"kept\":%d,\"rssBeforeKb\":%d,\"rssHeldKb\":%d,\"bytesPerConnection\":%.0f}",
+                    r.server(), r.held(), r.kept(), r.baseKb(), r.heldKb(), r.bytesPerConnection()));
+        }
+        return b.append("]}\n").toString();
+    }
+}
