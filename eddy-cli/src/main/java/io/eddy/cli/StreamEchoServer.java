@@ -83,8 +83,8 @@ final class StreamEchoServer {
 
     static StreamHandler handler(PrintStream log) {
         return (stream, address) -> {
-            String client = RawEchoServer.format(address);
             if (log != null) {
+                String client = RawEchoServer.format(address);
                 log.println("connection " + client);
                 stream.setCloseCallback(() -> log.println("closing " + client));
             }
@@ -95,12 +95,15 @@ final class StreamEchoServer {
     }
 
     private static void echo(IOStream stream) {
-        stream.readBytes(READ_SIZE, true).whenComplete((data, error) -> {
+        // handle, not whenComplete: its own future then completes normally, so the end of every connection
+        // (the pending read failing) costs no CompletionException.
+        stream.readBytes(READ_SIZE, true).handle((data, error) -> {
             if (error != null) {
                 stream.close();
             } else {
                 stream.write(data).thenRun(() -> echo(stream));
             }
+            return null;
         });
     }
 

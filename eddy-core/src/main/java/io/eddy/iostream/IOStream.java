@@ -1013,16 +1013,18 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
         }
-        StreamClosedException closedError = new StreamClosedException(cause);
-        while (!writeFutures.isEmpty()) {
-            PendingWrite w = writeFutures.poll();
-            fail(w.future(), closedError, w.context());
+        if (!writeFutures.isEmpty() || connectFuture != null) {
+            StreamClosedException closedError = new StreamClosedException(cause);
+            while (!writeFutures.isEmpty()) {
+                PendingWrite w = writeFutures.poll();
+                fail(w.future(), closedError, w.context());
+            }
+            if (connectFuture != null) {
+                fail(connectFuture, closedError, connectContext);
+                connectFuture = null;
+            }
         }
         writeQueue.clear();
-        if (connectFuture != null) {
-            fail(connectFuture, closedError, connectContext);
-            connectFuture = null;
-        }
         if (closeCallback != null) {
             loop.addCallback(closeCallback);
             closeCallback = null;

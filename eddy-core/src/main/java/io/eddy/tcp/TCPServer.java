@@ -12,10 +12,8 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -221,8 +219,8 @@ public final class TCPServer {
         final IOLoop loop;
         final ServerSocketChannel socket;
         final Runnable remover;
-        /** Accepted streams not known to be closed yet. Loop thread only. */
-        final Set<IOStream> streams = new HashSet<>();
+        /** Accepted streams not known to be closed yet (a list: adding costs no identity hash). Loop thread only. */
+        final List<IOStream> streams = new ArrayList<>();
         private int pruneAt = 1024;
 
         Acceptor(IOLoop loop, ServerSocketChannel socket) {
