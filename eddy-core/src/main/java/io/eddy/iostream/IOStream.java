@@ -68,6 +68,8 @@ public class IOStream implements AutoCloseable {
      * into the stream's own buffer, sized to its data (libuv's approach). Direct, so the JDK needs no
      * temporary buffer of its own. Loop threads only.
      */
+    /** Each loop thread's array for gathering writes (filled and cleared within one flush). Loop threads only. */
+    private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[16]);
     private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 * 1024));
 
     private final SocketChannel channel;
@@ -81,9 +83,10 @@ public class IOStream implements AutoCloseable {
     private PendingRead read;
 
     // ---- write side (loop thread) ----
-    private final ArrayDeque<ByteBuffer> writeQueue = new ArrayDeque<>();
-    private final ArrayDeque<PendingWrite> writeFutures = new ArrayDeque<>();
-    private ByteBuffer[] gather = new ByteBuffer[16];
+    // Both start at their smallest (they grow by doubling): most writes go straight to the kernel, and an
+    // idle connection should hold as little as possible.
+    private final ArrayDeque<ByteBuffer> writeQueue = new ArrayDeque<>(1);
+    private final ArrayDeque<PendingWrite> writeFutures = new ArrayDeque<>(1);
     private long bytesQueued;
     private long bytesWritten;
 
@@ -662,6 +665,7 @@ public class IOStream implements AutoCloseable {
 
     /** Writes what is queued, gathering up to 16 buffers per call, until done or the kernel is full. */
     private void flushWrites() throws IOException {
+        ByteBuffer[] gather = GATHER.get();
         while (!writeQueue.isEmpty()) {
             int count = 0;
             for (ByteBuffer b : writeQueue) {
@@ -670,8 +674,12 @@ public class IOStream implements AutoCloseable {
                     break;
                 }
             }
-            long n = writeChannel(gather, count);
-            Arrays.fill(gather, 0, count, null);
+            long n;
+            try {
+                n = writeChannel(gather, count);
+            } finally {
+                Arrays.fill(gather, 0, count, null);
+            }
             if (n <= 0) {
                 break;
             }
