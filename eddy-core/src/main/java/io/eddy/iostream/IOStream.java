@@ -99,6 +99,8 @@ public class IOStream implements AutoCloseable {
     private Runnable closeCallback;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
+    /** The last socket read returned less than it asked for, and no READ event came since. Loop thread. */
+    private boolean drained;
     /** Reused for reads issued on the loop thread; see {@link PendingRead}. */
     private PendingRead spareRead;
     /** Reads begun since the stream last waited for the loop; see {@link #MAX_INLINE_COMPLETIONS}. */
@@ -294,8 +296,8 @@ public class IOStream implements AutoCloseable {
     }
 
     private void continueRead() {
-        if (read != null && !closed) {
-            serviceRead();
+        if (read != null) {
+            serviceRead(); // also when closed meanwhile: the buffer may still satisfy it, or it fails
         }
     }
 
@@ -422,7 +424,10 @@ public class IOStream implements AutoCloseable {
      * the read is satisfied: what is not needed stays in the kernel (flow control).
      */
     private void readFromSocket() throws IOException {
-        while (read != null && !closed) {
+        // Drained: the last read came back short and no READ event came since, so the kernel most likely
+        // has nothing: skip the read that would return EAGAIN (one syscall per message for a reader that
+        // issues its next read from the completion). If data came meanwhile, the selector reports it.
+        while (read != null && !closed && !drained) {
             int n = read.kind == ReadKind.INTO && end == start ? readDirect(read) : readToBuffer();
             if (n < 0) {
                 close(null);
@@ -435,12 +440,18 @@ public class IOStream implements AutoCloseable {
             if (satisfyRead(false)) {
                 return;
             }
+            if (drained) {
+                satisfyRead(true); // as above: this burst is over
+                return;
+            }
         }
     }
 
     /** An INTO read with nothing buffered reads straight into the caller's buffer. */
     private int readDirect(PendingRead r) throws IOException {
+        int wanted = r.into.remaining();
         int n = readChannel(r.into);
+        drained = n >= 0 && n < wanted;
         if (n > 0) {
             r.delivered += n;
         }
@@ -462,6 +473,7 @@ public class IOStream implements AutoCloseable {
         }
         scratch.clear().limit(chunk);
         int n = readChannel(scratch);
+        drained = n >= 0 && n < chunk;
         if (n > 0) {
             ensureSpace(n);
             scratch.get(0, buffer, end, n);
@@ -783,6 +795,9 @@ public class IOStream implements AutoCloseable {
             events = onTransportEvent(events);
             if (closed) {
                 return;
+            }
+            if ((events & IOLoop.READ) != 0) {
+                drained = false; // the selector (or the transport: a handshake just done) says there is data
             }
             if ((events & IOLoop.READ) != 0) {
                 if (read != null) {
