@@ -120,15 +120,16 @@ final class EchoCommand implements Callable<Integer> {
             err.println("eddy: cannot listen on " + host + ":" + port + ": " + describe(e));
             return EXIT_FAILED;
         }
+        // The handlers go in before the first line: whoever reads it may signal at once.
+        java.util.concurrent.CountDownLatch signalled = new java.util.concurrent.CountDownLatch(1);
+        SignalHandler stop = signal -> signalled.countDown();
+        SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
+        SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
         out.println("listening on " + RawEchoServer.format(server.address()));
         if (certificate != null && !quiet) {
             out.println("tls certificate " + certificate.describe() + ", SHA-256 " + certificate.fingerprint());
         }
         out.flush();
-        java.util.concurrent.CountDownLatch signalled = new java.util.concurrent.CountDownLatch(1);
-        SignalHandler stop = signal -> signalled.countDown();
-        SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
-        SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
         try {
             signalled.await();
             server.shutdown();
@@ -152,15 +153,15 @@ final class EchoCommand implements Callable<Integer> {
             err.println("eddy: cannot listen on " + host + ":" + port + ": " + describe(e));
             return EXIT_FAILED;
         }
-        out.println("listening on " + RawEchoServer.format(server.address()));
-        out.flush();
-
         // A shutdown hook would run only as the JVM dies, with exit code 143 for SIGTERM; a signal
         // handler lets this thread leave start() and return 0. A signal that arrives before start()
-        // makes start() return at once.
+        // makes start() return at once. The handlers go in before the first line: whoever reads it may
+        // signal at once.
         SignalHandler stop = signal -> loop.stop();
         SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
         SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
+        out.println("listening on " + RawEchoServer.format(server.address()));
+        out.flush();
         try {
             loop.start();
         } finally {

@@ -474,12 +474,32 @@ public class IOStream implements AutoCloseable {
         scratch.clear().limit(chunk);
         int n = readChannel(scratch);
         drained = n >= 0 && n < chunk;
-        if (n > 0) {
-            ensureSpace(n);
-            scratch.get(0, buffer, end, n);
-            end += n;
+        if (n <= 0) {
+            return n;
         }
+        int taken = 0;
+        PendingRead r = read;
+        if (buffered == 0 && r != null && r.kind == ReadKind.BYTES && (r.partial || n >= r.size)) {
+            // The read takes its bytes straight from the scratch buffer: one copy instead of two.
+            taken = Math.min(n, r.size);
+            byte[] result = new byte[taken];
+            scratch.get(0, result, 0, taken);
+            read = null;
+            if (taken < n) {
+                keep(scratch, taken, n - taken);
+            }
+            complete(r.future, result, r.context);
+            return n;
+        }
+        keep(scratch, 0, n);
         return n;
+    }
+
+    /** Appends {@code scratch[from, from + n)} to the read buffer. */
+    private void keep(ByteBuffer scratch, int from, int n) {
+        ensureSpace(n);
+        scratch.get(from, buffer, end, n);
+        end += n;
     }
 
     /** The socket read; {@link SSLIOStream} reads through its engine instead. */
