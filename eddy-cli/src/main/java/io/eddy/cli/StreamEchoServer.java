@@ -11,6 +11,7 @@ import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,12 @@ import java.util.List;
  * The echo server on {@link IOStream}s: what {@code eddy echo} runs. Each connection reads whatever has
  * arrived (up to 64 KiB), writes it back, and reads again once the write reached the kernel, so a client
  * that does not read back slows down its own sending instead of filling the server's memory.
+ *
+ * <p>Buffers (libuv's approach): the connections of one loop read into one direct buffer that loop thread
+ * owns, each through its own view of it ({@code readInto}), and write from there. The bytes go from the
+ * kernel and back without a copy in Java; what the kernel does not take at once is copied by
+ * {@code write} into the stream's queue before it returns, so the buffer is free again before any other
+ * connection reads. An idle connection holds no buffer.
  *
  * <p>With more than one loop, each loop has its own listening socket on the same port (SO_REUSEPORT)
  * and the kernel spreads the connections over them.
@@ -29,6 +36,8 @@ import java.util.List;
 final class StreamEchoServer {
 
     private static final int READ_SIZE = 64 * 1024;
+    /** Each loop thread's read buffer, shared by its connections (see the class description). */
+    private static final ThreadLocal<ByteBuffer> SHARED = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(READ_SIZE));
 
     private final TCPServer server;
     private final List<IOLoop> loops = new ArrayList<>();
@@ -89,19 +98,19 @@ final class StreamEchoServer {
                 stream.setCloseCallback(() -> log.println("closing " + client));
             }
             stream.setNoDelay(true);
-            echo(stream);
+            echo(stream, SHARED.get().duplicate()); // the handler runs on the stream's loop thread
             return null;
         };
     }
 
-    private static void echo(IOStream stream) {
+    private static void echo(IOStream stream, ByteBuffer view) {
         // handle, not whenComplete: its own future then completes normally, so the end of every connection
         // (the pending read failing) costs no CompletionException.
-        stream.readBytes(READ_SIZE, true).handle((data, error) -> {
+        stream.readInto(view.clear(), true).handle((n, error) -> {
             if (error != null) {
                 stream.close();
             } else {
-                stream.write(data).thenRun(() -> echo(stream));
+                stream.write(view.flip()).thenRun(() -> echo(stream, view));
             }
             return null;
         });
