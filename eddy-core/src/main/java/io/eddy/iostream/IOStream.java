@@ -669,8 +669,11 @@ public class IOStream implements AutoCloseable {
                     writeFutures.add(new PendingWrite(bytesQueued, future, context));
                     completeWrites();
                 }
-                if (!closed) {
-                    updateInterest(); // a transport may still hold bytes of it (SSLIOStream's last record)
+                if (!closed && transportHoldsBytes()) {
+                    // SSLIOStream may still hold its last record: WRITE until the kernel takes it. (Not for a
+                    // plain stream: between a read's completion and the next read this would drop READ
+                    // interest only to add it back: two epoll_ctl per message.)
+                    updateInterest();
                 }
                 return;
             }
@@ -863,6 +866,11 @@ public class IOStream implements AutoCloseable {
      */
     int transportInterest(int events) {
         return events;
+    }
+
+    /** Transport hook: true while the transport holds written bytes the kernel has not taken yet. */
+    boolean transportHoldsBytes() {
+        return false;
     }
 
     /** Transport hook, called once when the stream closes, before the pending futures fail. */

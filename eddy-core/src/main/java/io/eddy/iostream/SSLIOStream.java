@@ -297,6 +297,11 @@ public class SSLIOStream extends IOStream {
     }
 
     @Override
+    boolean transportHoldsBytes() {
+        return netOut.hasRemaining();
+    }
+
+    @Override
     void onClose(Throwable cause) {
         handshake.completeExceptionally(new StreamClosedException(cause));
     }
