@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * Options: {@code --rounds N} (3), {@code --duration S} and {@code --warmup S} in seconds (5, 1),
- * {@code --idle N} connections (10000), {@code --servers a,b} (all), {@code --scenarios 1,2} (all).
+ * {@code --idle N} connections (10000), {@code --servers a,b} (all), {@code --scenarios 1,2} (all);
+ * {@code --render FILE} writes the tables and chart again from an earlier run's JSON, running nothing.
  */
 public final class EchoRunner {
 
@@ -89,7 +90,42 @@ public final class EchoRunner {
             }
             options.put(args[i].substring(2), args[i + 1]);
         }
-        new EchoRunner(options).runAll();
+        EchoRunner runner = new EchoRunner(options);
+        if (options.containsKey("render")) {
+            runner.render(Path.of(options.get("render")));
+        } else {
+            runner.runAll();
+        }
+    }
+
+    /** Writes the tables and the chart again from an earlier run's echo-bench.json (e.g. after a report change). */
+    private void render(Path json) throws IOException {
+        String text = Files.readString(json);
+        Matcher run = Pattern.compile("\\{\"server\":\"([^\"]+)\",\"scenario\":(\\d+),\"opsPerSecond\":([0-9.]+),"
+                + "\"p50\":([0-9.]+),\"p99\":([0-9.]+),\"cpuMicrosPerOp\":([0-9.]+),\"errors\":(\\d+)}").matcher(text);
+        while (run.find()) {
+            runs.add(new Run(run.group(1), Integer.parseInt(run.group(2)), Double.parseDouble(run.group(3)),
+                    Double.parseDouble(run.group(4)), Double.parseDouble(run.group(5)), Double.parseDouble(run.group(6)),
+                    Long.parseLong(run.group(7))));
+        }
+        Matcher idle = Pattern.compile("\\{\"server\":\"([^\"]+)\",\"held\":(\\d+),\"kept\":(\\d+),"
+                + "\"rssBeforeKb\":(\\d+),\"rssHeldKb\":(\\d+)").matcher(text);
+        while (idle.find()) {
+            idleRuns.add(new IdleRun(idle.group(1), Integer.parseInt(idle.group(2)), Integer.parseInt(idle.group(3)),
+                    Long.parseLong(idle.group(4)), Long.parseLong(idle.group(5))));
+        }
+        Matcher machine = Pattern.compile("\"machine\":\"([^\"]*)\",\"command\":\"([^\"]*)\"").matcher(text);
+        if (!machine.find() || runs.isEmpty()) {
+            throw new IOException(json + " holds no EchoRunner results");
+        }
+        List<Server> servers = servers().stream().filter(s -> runs.stream().anyMatch(r -> r.server().equals(s.key()))
+                || idleRuns.stream().anyMatch(r -> r.server().equals(s.key()))).toList();
+        int rounds = (int) Math.round((double) runs.size()
+                / runs.stream().map(r -> r.server() + "/" + r.scenario()).distinct().count());
+        Report report = new Report(servers, scenarios(), runs, idleRuns, machine.group(1), machine.group(2), rounds);
+        Files.writeString(out.resolve("echo-bench.md"), report.markdown());
+        Chart.write(report, out.resolve("echo-bench.png"));
+        System.out.println(report.markdown());
     }
 
     // ================================================================== what runs

@@ -70,22 +70,30 @@ final class Report {
                 .append(" of the server process over the measured interval, per message (or per connection).\n")
                 .append("Command: `").append(command).append("`\n\n");
         List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
-        if (has("eddy") && !load.isEmpty()) {
-            b.append("Eddy streams beside each peer (ratio of medians; messages/s: higher is better, p99 and CPU: lower is better)\n\n");
-            b.append("| scenario | msg/s vs Netty NIO | vs Netty epoll | vs plain java.nio | p99 vs Netty NIO | CPU/msg vs Netty epoll | vs plain java.nio |\n");
-            b.append("|---|---:|---:|---:|---:|---:|---:|\n");
+        if (!load.isEmpty() && (has("eddy") || has("eddy-raw"))) {
+            b.append("Eddy beside each peer (ratio of medians; messages/s: higher is better, p99 and CPU: lower is better)\n\n");
+            b.append("| scenario | Eddy | msg/s vs Netty NIO | vs Netty epoll | vs plain java.nio | p99 vs Netty NIO"
+                    + " | CPU/msg vs Netty NIO | vs Netty epoll | vs plain java.nio |\n");
+            b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Scenario s : load) {
-                double ops = median("eddy", s.number(), Run::opsPerSecond);
-                double p99 = median("eddy", s.number(), Run::p99);
-                double cpu = median("eddy", s.number(), Run::cpuMicrosPerOp);
-                b.append("| ").append(s.number()).append(". ").append(s.title())
-                        .append(" | ").append(ratio(ops, median("netty-nio", s.number(), Run::opsPerSecond)))
-                        .append(" | ").append(ratio(ops, median("netty-epoll", s.number(), Run::opsPerSecond)))
-                        .append(" | ").append(ratio(ops, median("plain-nio", s.number(), Run::opsPerSecond)))
-                        .append(" | ").append(ratio(p99, median("netty-nio", s.number(), Run::p99)))
-                        .append(" | ").append(ratio(cpu, median("netty-epoll", s.number(), Run::cpuMicrosPerOp)))
-                        .append(" | ").append(ratio(cpu, median("plain-nio", s.number(), Run::cpuMicrosPerOp)))
-                        .append(" |\n");
+                for (String eddy : List.of("eddy", "eddy-raw")) {
+                    if (!has(eddy)) {
+                        continue;
+                    }
+                    double ops = median(eddy, s.number(), Run::opsPerSecond);
+                    double p99 = median(eddy, s.number(), Run::p99);
+                    double cpu = median(eddy, s.number(), Run::cpuMicrosPerOp);
+                    b.append("| ").append(s.number()).append(". ").append(s.title())
+                            .append(" | ").append(eddy.equals("eddy") ? "streams" : "raw")
+                            .append(" | ").append(ratio(ops, median("netty-nio", s.number(), Run::opsPerSecond)))
+                            .append(" | ").append(ratio(ops, median("netty-epoll", s.number(), Run::opsPerSecond)))
+                            .append(" | ").append(ratio(ops, median("plain-nio", s.number(), Run::opsPerSecond)))
+                            .append(" | ").append(ratio(p99, median("netty-nio", s.number(), Run::p99)))
+                            .append(" | ").append(ratio(cpu, median("netty-nio", s.number(), Run::cpuMicrosPerOp)))
+                            .append(" | ").append(ratio(cpu, median("netty-epoll", s.number(), Run::cpuMicrosPerOp)))
+                            .append(" | ").append(ratio(cpu, median("plain-nio", s.number(), Run::cpuMicrosPerOp)))
+                            .append(" |\n");
+                }
             }
             b.append('\n');
         }
