@@ -424,7 +424,8 @@ public final class TCPClient {
             e = cause;
         }
         if (e instanceof ConnectException refused) {
-            ConnectException named = new ConnectException("cannot connect to " + address + ": " + refused.getMessage());
+            ConnectException named = new ConnectException("cannot connect to "
+                    + Sockets.hostPort(address.getAddress(), address.getPort()) + ": " + refused.getMessage());
             named.initCause(refused);
             return named;
         }
