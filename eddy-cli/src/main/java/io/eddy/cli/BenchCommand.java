@@ -98,6 +98,11 @@ final class BenchCommand implements Callable<Integer> {
             err.println("eddy: bench against " + options.target() + " failed: " + describe(e));
             return EXIT_FAILED;
         }
+        if (report.operations() == 0 && report.errors() > 0 && report.mode().equals("connect-storm")) {
+            err.println("eddy: bench against " + options.target() + " failed: no connection succeeded ("
+                    + report.errors() + " errors)");
+            return EXIT_FAILED;
+        }
         out.print(json ? report.toJson() + System.lineSeparator() : report.toText());
         out.flush();
         return EXIT_OK;
@@ -114,6 +119,8 @@ final class BenchCommand implements Callable<Integer> {
         require(!warmup.isNegative() && warmup.compareTo(MAX_TIME) <= 0,
                 "Invalid value for option '--warmup': " + warmup + " is not 0 to 1 hour");
         require(!(connectStorm && idle != null), "--connect-storm and --idle are different modes: choose one");
+        require((long) connections * depth * size <= 1L << 30, "--connections x --depth x --size is "
+                + (long) connections * depth * size + " bytes in flight: at most 1 GiB");
         if (idle != null) {
             require(idle >= 1 && idle <= 100_000, "Invalid value for option '--idle': " + idle + " is not in 1..100000");
             require(depth == 1, "--idle holds connections without load: drop --depth");

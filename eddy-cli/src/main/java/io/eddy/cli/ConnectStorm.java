@@ -104,13 +104,18 @@ final class ConnectStorm {
             if (stopping) {
                 return;
             }
-            if (error == null && pattern.mismatch(in, id, seq) >= 0) {
-                done.completeExceptionally(new IOException("connect storm: the echo on a new connection differs from what was sent"));
+            int bad = error == null ? pattern.mismatch(in, id, seq) : -1;
+            if (bad >= 0) {
+                done.completeExceptionally(new IOException("connect storm worker " + id + ", connection " + seq
+                        + ": the echo differs from what was sent at byte " + bad));
                 stopping = true;
                 return;
             }
             if (error != null) {
                 errors++;
+                // A refused connect fails at once: back off a little instead of spinning on it.
+                IOLoop.current().callLater(Duration.ofMillis(10), () -> cycle(id, seq + 1));
+                return;
             } else {
                 cycles++;
                 if (measuring) {

@@ -67,6 +67,7 @@ final class EchoLoad {
         ticker.start();
         loop.callLater(options.warmup(), () -> {
             measuring = true;
+            lastTick = loop.time();
             if (live != null) {
                 live.println("measuring"); // a runner samples the server's CPU time from here
             }

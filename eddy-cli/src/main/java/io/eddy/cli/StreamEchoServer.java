@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The echo server on {@link IOStream}s: what {@code eddy echo} runs. Each connection reads whatever has
@@ -98,22 +99,38 @@ final class StreamEchoServer {
                 stream.setCloseCallback(() -> log.println("closing " + client));
             }
             stream.setNoDelay(true);
-            echo(stream, SHARED.get().duplicate()); // the handler runs on the stream's loop thread
+            new Echo(stream, SHARED.get().duplicate()).read(); // the handler runs on the stream's loop thread
             return null;
         };
     }
 
-    private static void echo(IOStream stream, ByteBuffer view) {
-        // handle, not whenComplete: its own future then completes normally, so the end of every connection
-        // (the pending read failing) costs no CompletionException.
-        stream.readInto(view.clear(), true).handle((n, error) -> {
+    /** One connection: read what arrived, write it back, read again once written. Its loop thread only. */
+    private static final class Echo {
+        private final IOStream stream;
+        private final ByteBuffer view;
+        // Allocated once per connection, not per message.
+        private final BiFunction<Integer, Throwable, Void> onRead = this::onRead;
+        private final Runnable readAgain = this::read;
+
+        Echo(IOStream stream, ByteBuffer view) {
+            this.stream = stream;
+            this.view = view;
+        }
+
+        void read() {
+            // handle, not whenComplete: its own future then completes normally, so the end of every
+            // connection (the pending read failing) costs no CompletionException.
+            stream.readInto(view.clear(), true).handle(onRead);
+        }
+
+        private Void onRead(Integer n, Throwable error) {
             if (error != null) {
                 stream.close();
             } else {
-                stream.write(view.flip()).thenRun(() -> echo(stream, view));
+                stream.write(view.flip()).thenRun(readAgain);
             }
             return null;
-        });
+        }
     }
 
     /** The address of the first listening socket, with the real port. */

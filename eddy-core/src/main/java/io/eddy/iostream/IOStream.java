@@ -99,6 +99,8 @@ public class IOStream implements AutoCloseable {
     private Runnable closeCallback;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
+    /** Reads begun so far: tells a read the stream is serving from one its completion began. Loop thread. */
+    private int readsBegun;
     /** The last socket read returned less than it asked for, and no READ event came since. Loop thread. */
     private boolean drained;
     /** Reused for reads issued on the loop thread; see {@link PendingRead}. */
@@ -284,6 +286,7 @@ public class IOStream implements AutoCloseable {
             return;
         }
         read = r;
+        readsBegun++;
         if (++inlineReads > MAX_INLINE_COMPLETIONS) {
             // Many reads in a row began (and so far completed) without the stream going back to the loop:
             // a reader that issues each read from the last one's completion nests a call per message.
@@ -304,6 +307,7 @@ public class IOStream implements AutoCloseable {
     /** Completes the pending read from the buffer or the socket if it can; otherwise waits for READ. */
     private void serviceRead() {
         PendingRead r = read;
+        int begun = readsBegun;
         try {
             if (satisfyRead()) {
                 return;
@@ -318,8 +322,8 @@ public class IOStream implements AutoCloseable {
             closeQuietlyOrLoud(e);
             return;
         }
-        if (read == r) {
-            inlineReads = 0; // it waits for the loop: the nesting ends here
+        if (read != null && readsBegun == begun) {
+            inlineReads = 0; // this read waits for the loop: the nesting ends here
         }
         if (!closed) {
             updateInterest();
@@ -427,11 +431,15 @@ public class IOStream implements AutoCloseable {
         // Drained: the last read came back short and no READ event came since, so the kernel most likely
         // has nothing: skip the read that would return EAGAIN (one syscall per message for a reader that
         // issues its next read from the completion). If data came meanwhile, the selector reports it.
+        int begun = readsBegun;
         while (read != null && !closed && !drained) {
             int n = read.kind == ReadKind.INTO && end == start ? readDirect(read) : readToBuffer();
             if (n < 0) {
                 close(null);
                 return;
+            }
+            if (read == null || readsBegun != begun) {
+                return; // completed already (readToBuffer's direct path); a read its completion began is its own
             }
             if (n == 0) {
                 satisfyRead(true); // the burst is over: search everything once more
@@ -451,7 +459,7 @@ public class IOStream implements AutoCloseable {
     private int readDirect(PendingRead r) throws IOException {
         int wanted = r.into.remaining();
         int n = readChannel(r.into);
-        drained = n >= 0 && n < wanted;
+        drained = n >= 0 && n < wanted && !transportHasMore();
         if (n > 0) {
             r.delivered += n;
         }
@@ -473,15 +481,14 @@ public class IOStream implements AutoCloseable {
         }
         scratch.clear().limit(chunk);
         int n = readChannel(scratch);
-        drained = n >= 0 && n < chunk;
+        drained = n >= 0 && n < chunk && !transportHasMore();
         if (n <= 0) {
             return n;
         }
-        int taken = 0;
         PendingRead r = read;
         if (buffered == 0 && r != null && r.kind == ReadKind.BYTES && (r.partial || n >= r.size)) {
             // The read takes its bytes straight from the scratch buffer: one copy instead of two.
-            taken = Math.min(n, r.size);
+            int taken = Math.min(n, r.size);
             byte[] result = new byte[taken];
             scratch.get(0, result, 0, taken);
             read = null;
@@ -868,6 +875,14 @@ public class IOStream implements AutoCloseable {
         return events;
     }
 
+    /**
+     * Transport hook: true if the transport may have more to deliver without the socket becoming readable
+     * (decrypted bytes, or an end of stream it saw in the data). A short read then does not mean drained.
+     */
+    boolean transportHasMore() {
+        return false;
+    }
+
     /** Transport hook: true while the transport holds written bytes the kernel has not taken yet. */
     boolean transportHoldsBytes() {
         return false;
@@ -1042,6 +1057,7 @@ public class IOStream implements AutoCloseable {
         }
         closed = true;
         error = cause;
+        completeWrites(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
         onClose(cause);
         // Data already buffered may still satisfy the pending read (a readUntilClose always is).
         PendingRead r = read;

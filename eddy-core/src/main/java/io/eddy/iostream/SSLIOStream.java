@@ -302,7 +302,17 @@ public class SSLIOStream extends IOStream {
     }
 
     @Override
+    boolean transportHasMore() {
+        return inboundDone || appIn.hasRemaining();
+    }
+
+    @Override
     void onClose(Throwable cause) {
+        try {
+            flushNetOut(); // the last record of a write that already completed: one try, the socket is closing
+        } catch (IOException | RuntimeException ignored) {
+            // the peer is gone; nothing more to do
+        }
         handshake.completeExceptionally(new StreamClosedException(cause));
     }
 
@@ -396,8 +406,12 @@ public class SSLIOStream extends IOStream {
         }
         long consumed = 0;
         while (hasRemaining(srcs, count) && flushNetOut()) {
-            SSLEngineResult r = engine.wrap(srcs, 0, count, compactForWrite());
-            netOut.flip();
+            SSLEngineResult r;
+            try {
+                r = engine.wrap(srcs, 0, count, compactForWrite());
+            } finally {
+                netOut.flip(); // back to read mode also when the engine throws
+            }
             switch (r.getStatus()) {
                 case OK -> consumed += r.bytesConsumed();
                 case BUFFER_OVERFLOW -> netOut = grow(netOut, engine.getSession().getPacketBufferSize());
@@ -422,8 +436,12 @@ public class SSLIOStream extends IOStream {
 
     private SSLEngineResult wrap(ByteBuffer src) throws IOException {
         while (true) {
-            SSLEngineResult r = engine.wrap(src, compactForWrite());
-            netOut.flip();
+            SSLEngineResult r;
+            try {
+                r = engine.wrap(src, compactForWrite());
+            } finally {
+                netOut.flip(); // back to read mode also when the engine throws
+            }
             if (r.getStatus() != SSLEngineResult.Status.BUFFER_OVERFLOW) {
                 return r;
             }

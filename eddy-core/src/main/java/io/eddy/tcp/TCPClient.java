@@ -210,7 +210,7 @@ public final class TCPClient {
 
         /** Starts the secondary family, unless it started already: at {@link #INITIAL_CONNECT_TIMEOUT} or the first failure. */
         private void startSecondary() {
-            if (secondaryStarted || result.isDone()) {
+            if (secondaryStarted || result.isDone() || winner != null) {
                 return;
             }
             secondaryStarted = true;
@@ -223,8 +223,8 @@ public final class TCPClient {
 
         /** Starts an attempt on the next address of {@code family}; fails once every address failed. */
         private void tryNext(ArrayDeque<InetSocketAddress> family) {
-            if (result.isDone()) {
-                return;
+            if (result.isDone() || winner != null) {
+                return; // done, or a connection won and does its TLS handshake: no more attempts
             }
             InetSocketAddress address = family.poll();
             if (address == null) {
@@ -251,8 +251,8 @@ public final class TCPClient {
             inFlight.remove(attempt);
             remaining--;
             if (error != null) {
-                if (result.isDone()) {
-                    return; // abandoned (cancelled) or too late to matter
+                if (result.isDone() || winner != null) {
+                    return; // abandoned (cancelled), or too late to matter
                 }
                 LOG.log(System.Logger.Level.DEBUG, () -> "connecting to " + address + " failed: " + error);
                 lastError = error;
@@ -272,10 +272,12 @@ public final class TCPClient {
                 result.complete(stream);
                 return;
             }
+            abandonOthers(); // the handshake decides now; the other attempts must not fail the connect
+
             // TLS on the winning connection, within the same timeout, checking the certificate against host.
             stream.startTls(false, options.sslContext(), host).whenComplete((tls, e) -> {
                 if (e != null) {
-                    fail(handshakeError(e));
+                    fail(handshakeError(e, host, port));
                 } else if (!result.complete(tls)) {
                     tls.close(); // timed out or cancelled meanwhile
                 }
@@ -294,16 +296,21 @@ public final class TCPClient {
 
         /** The future completed: stop the timers and abandon the attempts still in flight. */
         private void finish() {
-            if (secondaryTimer != null) {
-                secondaryTimer.cancel();
-                secondaryTimer = null;
-            }
+            abandonOthers();
             if (deadlineTimer != null) {
                 deadlineTimer.cancel();
                 deadlineTimer = null;
             }
             if (winner != null && result.isCompletedExceptionally()) {
                 winner.close(); // a TLS handshake cut short (closing the plain stream closes its TLS successor)
+            }
+        }
+
+        /** Stops the secondary timer and cancels the attempts in flight (which closes their sockets). */
+        private void abandonOthers() {
+            if (secondaryTimer != null) {
+                secondaryTimer.cancel();
+                secondaryTimer = null;
             }
             List<CompletableFuture<IOStream>> abandoned = new ArrayList<>(inFlight);
             inFlight.clear();
@@ -402,14 +409,23 @@ public final class TCPClient {
         return attempt;
     }
 
-    /** The handshake's {@link javax.net.ssl.SSLException} (or other IOException) from under the stream's close. */
-    private static Throwable handshakeError(Throwable error) {
+    /**
+     * The handshake's {@link javax.net.ssl.SSLException} (or other IOException) from under the stream's
+     * close; a server that just closed the connection becomes an SSLHandshakeException naming it.
+     */
+    private static Throwable handshakeError(Throwable error, String host, int port) {
         Throwable e = error;
         if (e instanceof CompletionException && e.getCause() != null) {
             e = e.getCause();
         }
-        if (e instanceof StreamClosedException && e.getCause() instanceof IOException cause) {
-            e = cause;
+        if (e instanceof StreamClosedException closed) {
+            if (closed.getCause() instanceof IOException cause) {
+                return cause;
+            }
+            javax.net.ssl.SSLHandshakeException ended = new javax.net.ssl.SSLHandshakeException(
+                    "TLS handshake with " + host + ":" + port + " failed: the server closed the connection");
+            ended.initCause(closed);
+            return ended;
         }
         return e;
     }

@@ -661,4 +661,67 @@ class IOStreamTest {
         assertEquals("hello", new String(all, 0, 5, StandardCharsets.US_ASCII));
         assertArrayEquals(big, Arrays.copyOfRange(all, 5, all.length));
     }
+
+    @Test
+    void aReaderChainingSmallReadBytesOverManyFullSocketReadsKeepsTheStackBounded() throws Exception {
+        // 8 MiB keep the kernel full, so every socket read fills its 64 KiB chunk (never "drained"), and each
+        // 1 KiB read is issued from the last one's completion.
+        int total = 8 << 20;
+        byte[] data = new byte[total];
+        new java.util.Random(5).nextBytes(data);
+        CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
+            try {
+                send(data);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        ByteBuffer got = ByteBuffer.allocate(total);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        int[] minDepth = {Integer.MAX_VALUE};
+        int[] maxDepth = {0};
+        Runnable[] next = new Runnable[1];
+        next[0] = () -> stream.readBytes(1024).whenComplete((chunk, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+                return;
+            }
+            int depth = StackWalker.getInstance().walk(frames -> (int) frames.count());
+            minDepth[0] = Math.min(minDepth[0], depth);
+            maxDepth[0] = Math.max(maxDepth[0], depth);
+            got.put(chunk);
+            if (got.hasRemaining()) {
+                next[0].run();
+            } else {
+                done.complete(null);
+            }
+        });
+        loop.runSync(() -> {
+            next[0].run();
+            return done;
+        }, TIMEOUT);
+        sender.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertArrayEquals(data, got.array());
+        assertTrue(maxDepth[0] - minDepth[0] < 40 * IOStream.MAX_INLINE_COMPLETIONS,
+                "stack depth in a completion: " + minDepth[0] + " to " + maxDepth[0]);
+    }
+
+    @Test
+    void writesSentAtOnceSucceedEvenWhenTheStreamClosesRightAfter() throws Exception {
+        // One write more than the nesting bound: the last one's future completes from the loop, after close().
+        int writes = IOStream.MAX_INLINE_COMPLETIONS + 1;
+        List<CompletableFuture<Void>> futures = loop.runSync(() -> {
+            List<CompletableFuture<Void>> all = new ArrayList<>();
+            for (int i = 0; i < writes; i++) {
+                all.add(stream.write(new byte[]{(byte) i}));
+            }
+            stream.close();
+            return CompletableFuture.completedFuture(all);
+        }, TIMEOUT);
+        sync(() -> CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)));
+        byte[] received = receive(writes);
+        for (int i = 0; i < writes; i++) {
+            assertEquals((byte) i, received[i]);
+        }
+    }
 }

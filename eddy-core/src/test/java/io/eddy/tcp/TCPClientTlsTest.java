@@ -18,6 +18,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
@@ -142,5 +143,35 @@ class TCPClientTlsTest {
         });
         byte[] hello = socket.getInputStream().readAllBytes();
         assertTrue(hello.length > 0 && hello[0] == 0x16, "a TLS handshake record, then the end of the stream");
+    }
+
+    @Test
+    void anAttemptFailingDuringTheWinnersHandshakeDoesNotFailTheConnect() throws Exception {
+        InetSocketAddress server = tlsEchoServer();
+        InetSocketAddress a1 = new InetSocketAddress("::1", 9);
+        InetSocketAddress a2 = new InetSocketAddress("::1", 10);
+        CompletableFuture<IOStream> a2Attempt = new CompletableFuture<>();
+        Resolver resolver = (host, port, family) -> CompletableFuture.completedFuture(List.of(a1, a2, server));
+        Connector connector = (address, options, l) -> {
+            if (address.equals(a1)) {
+                return CompletableFuture.failedFuture(new java.net.ConnectException("refused (fake)"));
+            }
+            if (address.equals(a2)) {
+                return a2Attempt;
+            }
+            CompletableFuture<IOStream> real = TCPClient.openStream(address, options, l);
+            // Once the real attempt has won (two iterations later), the primary family's last one fails:
+            // the TLS handshake of the winner is then under way.
+            real.thenRun(() -> l.addCallback(() -> l.addCallback(() ->
+                    a2Attempt.completeExceptionally(new java.net.ConnectException("refused later (fake)")))));
+            return real;
+        };
+        ConnectOptions tls = tls();
+
+        IOStream stream = run(() -> new TCPClient(resolver, connector).connect("localhost", server.getPort(), tls));
+
+        opened.add(stream);
+        assertInstanceOf(SSLIOStream.class, stream);
+        assertEquals("still here", echoOnce(stream, "still here"));
     }
 }
