@@ -104,30 +104,38 @@ final class StreamEchoServer {
         };
     }
 
-    /** One connection: read what arrived, write it back, read again once written. Its loop thread only. */
-    private static final class Echo {
+    /**
+     * One connection: read what arrived, write it back, read again once written. It is its own read
+     * completion and its own "read again" task, so a connection costs one object. Its loop thread only.
+     */
+    private static final class Echo implements BiFunction<Integer, Throwable, Void>, Runnable {
         private final IOStream stream;
         private final ByteBuffer view;
-        // Allocated once per connection, not per message.
-        private final BiFunction<Integer, Throwable, Void> onRead = this::onRead;
-        private final Runnable readAgain = this::read;
 
         Echo(IOStream stream, ByteBuffer view) {
             this.stream = stream;
             this.view = view;
         }
 
+        /** Reads again (the write reached the kernel). */
+        @Override
+        public void run() {
+            read();
+        }
+
         void read() {
             // handle, not whenComplete: its own future then completes normally, so the end of every
             // connection (the pending read failing) costs no CompletionException.
-            stream.readInto(view.clear(), true).handle(onRead);
+            stream.readInto(view.clear(), true).handle(this);
         }
 
-        private Void onRead(Integer n, Throwable error) {
+        /** The read completed. */
+        @Override
+        public Void apply(Integer n, Throwable error) {
             if (error != null) {
                 stream.close();
             } else {
-                stream.write(view.flip()).thenRun(readAgain);
+                stream.write(view.flip()).thenRun(this);
             }
             return null;
         }

@@ -83,10 +83,10 @@ public class IOStream implements AutoCloseable {
     private PendingRead read;
 
     // ---- write side (loop thread) ----
-    // Both start at their smallest (they grow by doubling): most writes go straight to the kernel, and an
-    // idle connection should hold as little as possible.
-    private final ArrayDeque<ByteBuffer> writeQueue = new ArrayDeque<>(1);
-    private final ArrayDeque<PendingWrite> writeFutures = new ArrayDeque<>(1);
+    // Both are made by the first write that has to wait: most writes go straight to the kernel, and an idle
+    // connection should hold as little as possible. Read them through nothingQueued / noWriteFutures.
+    private ArrayDeque<ByteBuffer> writeQueue;
+    private ArrayDeque<PendingWrite> writeFutures;
     private long bytesQueued;
     private long bytesWritten;
 
@@ -646,7 +646,7 @@ public class IOStream implements AutoCloseable {
             return;
         }
         bytesQueued += size;
-        if (writeQueue.isEmpty() && !connecting && channel.isConnected()) {
+        if (nothingQueued() && !connecting && channel.isConnected()) {
             // Nothing ahead of it: hand it to the kernel straight from the caller's bytes.
             try {
                 while (data.hasRemaining()) {
@@ -658,7 +658,7 @@ public class IOStream implements AutoCloseable {
                 }
             } catch (IOException e) {
                 data.position(position);
-                writeFutures.add(new PendingWrite(bytesQueued, future, context));
+                addWriteFuture(new PendingWrite(bytesQueued, future, context));
                 closeQuietlyOrLoud(e);
                 return;
             }
@@ -668,12 +668,12 @@ public class IOStream implements AutoCloseable {
                     // As for reads: a writer issuing each write from the last one's completion would nest
                     // a call per write. Its future (and any after it, in order) completes from the loop.
                     inlineWrites = 0;
-                    writeFutures.add(new PendingWrite(bytesQueued, future, context));
+                    addWriteFuture(new PendingWrite(bytesQueued, future, context));
                     loop.addCallback(this::completeWrites);
-                } else if (writeFutures.isEmpty()) {
+                } else if (noWriteFutures()) {
                     complete(future, null, context);
                 } else {
-                    writeFutures.add(new PendingWrite(bytesQueued, future, context));
+                    addWriteFuture(new PendingWrite(bytesQueued, future, context));
                     completeWrites();
                 }
                 if (!closed && transportHoldsBytes()) {
@@ -686,17 +686,39 @@ public class IOStream implements AutoCloseable {
             }
         }
         inlineWrites = 0; // this one waits for the loop
-        writeQueue.add(owned ? data : copyOf(data));
+        addToQueue(owned ? data : copyOf(data));
         if (!owned) {
             data.position(position);
         }
-        writeFutures.add(new PendingWrite(bytesQueued, future, context));
+        addWriteFuture(new PendingWrite(bytesQueued, future, context));
         if (!connecting) {
             updateInterest();
         }
     }
 
     private record PendingWrite(long end, CompletableFuture<Void> future, Context context) {
+    }
+
+    private boolean nothingQueued() {
+        return writeQueue == null || writeQueue.isEmpty();
+    }
+
+    private boolean noWriteFutures() {
+        return writeFutures == null || writeFutures.isEmpty();
+    }
+
+    private void addToQueue(ByteBuffer data) {
+        if (writeQueue == null) {
+            writeQueue = new ArrayDeque<>(2);
+        }
+        writeQueue.add(data);
+    }
+
+    private void addWriteFuture(PendingWrite write) {
+        if (writeFutures == null) {
+            writeFutures = new ArrayDeque<>(2);
+        }
+        writeFutures.add(write);
     }
 
     private static ByteBuffer copyOf(ByteBuffer data) {
@@ -708,7 +730,7 @@ public class IOStream implements AutoCloseable {
     /** Writes what is queued, gathering up to 16 buffers per call, until done or the kernel is full. */
     private void flushWrites() throws IOException {
         ByteBuffer[] gather = GATHER.get();
-        while (!writeQueue.isEmpty()) {
+        while (!nothingQueued()) {
             int count = 0;
             for (ByteBuffer b : writeQueue) {
                 gather[count++] = b;
@@ -726,7 +748,7 @@ public class IOStream implements AutoCloseable {
                 break;
             }
             bytesWritten += n;
-            while (!writeQueue.isEmpty() && !writeQueue.peek().hasRemaining()) {
+            while (!nothingQueued() && !writeQueue.peek().hasRemaining()) {
                 writeQueue.poll();
             }
         }
@@ -734,7 +756,7 @@ public class IOStream implements AutoCloseable {
     }
 
     private void completeWrites() {
-        while (!writeFutures.isEmpty() && writeFutures.peek().end() <= bytesWritten) {
+        while (!noWriteFutures() && writeFutures.peek().end() <= bytesWritten) {
             PendingWrite w = writeFutures.poll();
             complete(w.future(), null, w.context());
         }
@@ -802,7 +824,7 @@ public class IOStream implements AutoCloseable {
         if (f != null) {
             complete(f, this, connectContext);
         }
-        if (!writeQueue.isEmpty()) {
+        if (!nothingQueued()) {
             flushWrites();
         }
     }
@@ -898,7 +920,7 @@ public class IOStream implements AutoCloseable {
         if (read != null) {
             events |= IOLoop.READ;
         }
-        if (connecting || (!writeQueue.isEmpty() && channel.isConnected())) {
+        if (connecting || (!nothingQueued() && channel.isConnected())) {
             events |= IOLoop.WRITE;
         }
         if (events == 0 && closeCallback != null && end == start) {
@@ -983,7 +1005,7 @@ public class IOStream implements AutoCloseable {
         if (read != null) {
             return "a read is pending";
         }
-        if (!writeQueue.isEmpty() || !writeFutures.isEmpty()) {
+        if (!nothingQueued() || !noWriteFutures()) {
             return "writes are pending (" + (bytesQueued - bytesWritten) + " bytes)";
         }
         if (connecting) {
@@ -1080,9 +1102,9 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
         }
-        if (!writeFutures.isEmpty() || connectFuture != null) {
+        if (!noWriteFutures() || connectFuture != null) {
             StreamClosedException closedError = new StreamClosedException(cause);
-            while (!writeFutures.isEmpty()) {
+            while (!noWriteFutures()) {
                 PendingWrite w = writeFutures.poll();
                 fail(w.future(), closedError, w.context());
             }
@@ -1091,7 +1113,9 @@ public class IOStream implements AutoCloseable {
                 connectFuture = null;
             }
         }
-        writeQueue.clear();
+        if (writeQueue != null) {
+            writeQueue.clear();
+        }
         if (closeCallback != null) {
             loop.addCallback(closeCallback);
             closeCallback = null;
@@ -1115,7 +1139,7 @@ public class IOStream implements AutoCloseable {
 
     /** True while written data waits for the kernel. Loop thread (a snapshot elsewhere). */
     public boolean writing() {
-        return !writeQueue.isEmpty();
+        return !nothingQueued();
     }
 
     /** Sets TCP_NODELAY; errors on a closing socket are ignored. Any thread. */
