@@ -2,7 +2,6 @@ package io.eddy.cli;
 
 import io.eddy.ioloop.IOLoop;
 import io.eddy.ioloop.PeriodicCallback;
-import io.eddy.iostream.IOStream;
 import io.eddy.tcp.TCPClient;
 import org.HdrHistogram.Histogram;
 
@@ -42,16 +41,7 @@ final class ConnectStorm {
     }
 
     LoadReport run() throws Exception {
-        IOLoop loop = IOLoop.create();
-        try {
-            return loop.runSync(() -> {
-                loop.makeCurrent();
-                return start(loop);
-            }, options.limit());
-        } finally {
-            IOLoop.clearCurrent();
-            loop.close(true);
-        }
+        return LoadLoop.run(options, this::start, () -> { });
     }
 
     private CompletableFuture<LoadReport> start(IOLoop loop) {

@@ -45,17 +45,9 @@ final class EchoLoad {
 
     /** Connects, runs the warm-up and the measured time, closes; returns the report. */
     LoadReport run() throws Exception {
-        IOLoop loop = IOLoop.create();
-        try {
-            return loop.runSync(() -> {
-                loop.makeCurrent();
-                return Connections.open(options, options.connections()).thenCompose(streams -> start(loop, streams));
-            }, options.limit());
-        } finally {
-            connections.forEach(c -> c.stream.close());
-            IOLoop.clearCurrent();
-            loop.close(true);
-        }
+        return LoadLoop.run(options,
+                loop -> Connections.open(options, options.connections()).thenCompose(streams -> start(loop, streams)),
+                () -> connections.forEach(c -> c.stream.close()));
     }
 
     private CompletableFuture<LoadReport> start(IOLoop loop, List<IOStream> streams) {

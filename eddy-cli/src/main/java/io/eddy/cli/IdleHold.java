@@ -31,37 +31,33 @@ final class IdleHold {
     }
 
     LoadReport run() throws Exception {
-        IOLoop loop = IOLoop.create();
-        try {
-            return loop.runSync(() -> {
-                loop.makeCurrent();
-                return Connections.open(options, options.connections()).thenCompose(streams -> {
-                    held = streams;
-                    return echoOnEach(streams, 0);
-                }).thenCompose(firstRound -> {
-                    if (live != null) {
-                        live.println("holding " + firstRound + " idle connections");
-                    }
-                    CompletableFuture<Integer> kept = new CompletableFuture<>();
-                    loop.callLater(options.duration(), () -> echoOnEach(held, 1).whenComplete((n, e) -> {
-                        if (e != null) {
-                            kept.completeExceptionally(e);
-                        } else {
-                            kept.complete(n);
-                        }
-                    }));
-                    return kept;
-                }).thenApply(kept -> new LoadReport("idle", options.target(), options.connections(), options.size(),
-                        1, options.duration().toNanos() / 1e9, 0, 0, options.connections() - kept,
-                        new Histogram(TimeUnit.SECONDS.toNanos(1), 1), kept));
-            }, options.limit());
-        } finally {
+        return LoadLoop.run(options, this::hold, () -> {
             if (held != null) {
                 held.forEach(IOStream::close);
             }
-            IOLoop.clearCurrent();
-            loop.close(true);
-        }
+        });
+    }
+
+    private CompletableFuture<LoadReport> hold(IOLoop loop) {
+        return Connections.open(options, options.connections()).thenCompose(streams -> {
+            held = streams;
+            return echoOnEach(streams, 0);
+        }).thenCompose(firstRound -> {
+            if (live != null) {
+                live.println("holding " + firstRound + " idle connections");
+            }
+            CompletableFuture<Integer> kept = new CompletableFuture<>();
+            loop.callLater(options.duration(), () -> echoOnEach(held, 1).whenComplete((n, e) -> {
+                if (e != null) {
+                    kept.completeExceptionally(e);
+                } else {
+                    kept.complete(n);
+                }
+            }));
+            return kept;
+        }).thenApply(kept -> new LoadReport("idle", options.target(), options.connections(), options.size(),
+                1, options.duration().toNanos() / 1e9, 0, 0, options.connections() - kept,
+                new Histogram(TimeUnit.SECONDS.toNanos(1), 1), kept));
     }
 
     /** Sends message {@code seq} on every stream; completes with how many echoed it back correctly. */
