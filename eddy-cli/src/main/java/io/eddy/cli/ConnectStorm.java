@@ -1,9 +1,7 @@
 package io.eddy.cli;
 
 import io.eddy.ioloop.IOLoop;
-import io.eddy.ioloop.PeriodicCallback;
 import io.eddy.tcp.TCPClient;
-import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code eddy bench --connect-storm}: {@code connections} workers, each in a loop: connect, send one
@@ -25,14 +22,9 @@ final class ConnectStorm {
     private final PrintStream live;
     private final MessagePattern pattern;
     private final TCPClient client = new TCPClient();
-    private final Histogram latency = new Histogram(TimeUnit.MINUTES.toNanos(1), 3);
     private final CompletableFuture<LoadReport> done = new CompletableFuture<>();
-    private boolean measuring;
+    private Measurement measurement;
     private boolean stopping;
-    private long measuredSince;
-    private long cycles;
-    private long errors;
-    private long lastCycles;
 
     ConnectStorm(LoadOptions options, PrintStream live) {
         this.options = options;
@@ -45,38 +37,19 @@ final class ConnectStorm {
     }
 
     private CompletableFuture<LoadReport> start(IOLoop loop) {
-        PeriodicCallback ticker = new PeriodicCallback(loop, this::tick, Duration.ofSeconds(1), 0);
-        ticker.start();
-        loop.callLater(options.warmup(), () -> {
-            measuring = true;
-            if (live != null) {
-                live.println("measuring"); // a runner samples the server's CPU time from here
-            }
-            measuredSince = loop.time();
-            cycles = 0;
-            errors = 0;
-            lastCycles = 0;
-            latency.reset();
-        });
-        loop.callLater(options.warmup().plus(options.duration()), () -> {
-            ticker.stop();
+        measurement = new Measurement(loop, options, live, (perSecond, m) -> String.format(Locale.ROOT,
+                "%,10.0f connections/s  %d errors", perSecond, m.errors()));
+        measurement.start(() -> {
             stopping = true;
-            double seconds = measuring ? (loop.time() - measuredSince) / 1e9 : 0;
+            long cycles = measurement.operations();
             done.complete(new LoadReport("connect-storm", options.target(), options.connections(), options.size(),
-                    1, seconds, cycles, cycles * options.size(), errors, latency, 0));
+                    1, measurement.seconds(), cycles, cycles * options.size(), measurement.errors(),
+                    measurement.latency, 0));
         });
         for (int i = 0; i < options.connections(); i++) {
             cycle(i, 0);
         }
         return done;
-    }
-
-    private void tick() {
-        long count = cycles - lastCycles;
-        lastCycles = cycles;
-        if (live != null) {
-            live.printf(Locale.ROOT, "%s %,10d connections/s  %d errors%n", measuring ? "measure" : "warm-up", count, errors);
-        }
     }
 
     /** One connect-echo-close cycle of worker {@code id}, then the next. */
@@ -102,16 +75,12 @@ final class ConnectStorm {
                 return;
             }
             if (error != null) {
-                errors++;
+                measurement.failed();
                 // A refused connect fails at once: back off a little instead of spinning on it.
                 IOLoop.current().callLater(Duration.ofMillis(10), () -> cycle(id, seq + 1));
                 return;
-            } else {
-                cycles++;
-                if (measuring) {
-                    latency.recordValue(Math.min(System.nanoTime() - start, latency.getHighestTrackableValue()));
-                }
             }
+            measurement.completed(System.nanoTime() - start);
             cycle(id, seq + 1);
         });
     }

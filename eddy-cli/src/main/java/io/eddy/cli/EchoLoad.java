@@ -1,19 +1,15 @@
 package io.eddy.cli;
 
 import io.eddy.ioloop.IOLoop;
-import io.eddy.ioloop.PeriodicCallback;
 import io.eddy.iostream.IOStream;
-import org.HdrHistogram.Histogram;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
@@ -27,15 +23,10 @@ final class EchoLoad {
     private final LoadOptions options;
     private final PrintStream live;
     private final MessagePattern pattern;
-    private final Histogram latency = new Histogram(TimeUnit.MINUTES.toNanos(1), 3);
     private final List<Connection> connections = new ArrayList<>();
     private final CompletableFuture<LoadReport> done = new CompletableFuture<>();
-    private boolean measuring;
+    private Measurement measurement;
     private boolean stopping;
-    private long measuredSince;
-    private long messages;
-    private long lastMessages;
-    private long lastTick;
 
     EchoLoad(LoadOptions options, PrintStream live) {
         this.options = options;
@@ -54,48 +45,18 @@ final class EchoLoad {
         for (int i = 0; i < streams.size(); i++) {
             connections.add(new Connection(i, streams.get(i)));
         }
-        lastTick = loop.time();
-        PeriodicCallback ticker = new PeriodicCallback(loop, () -> tick(loop), Duration.ofSeconds(1), 0);
-        ticker.start();
-        loop.callLater(options.warmup(), () -> {
-            measuring = true;
-            lastTick = loop.time();
-            if (live != null) {
-                live.println("measuring"); // a runner samples the server's CPU time from here
-            }
-            measuredSince = loop.time();
-            messages = 0;
-            lastMessages = 0;
-            latency.reset();
-        });
-        loop.callLater(options.warmup().plus(options.duration()), () -> {
-            ticker.stop();
-            finish(loop.time());
-        });
+        measurement = new Measurement(loop, options, live, (perSecond, m) -> String.format(Locale.ROOT,
+                "%,10.0f msg/s %8.2f MB/s   p99 %8.1f us", perSecond, perSecond * options.size() / 1e6, m.p99Micros()));
+        measurement.start(this::finish);
         connections.forEach(Connection::start);
         return done;
     }
 
-    private void tick(IOLoop loop) {
-        long now = loop.time();
-        double seconds = (now - lastTick) / 1e9;
-        long count = messages - lastMessages;
-        lastTick = now;
-        lastMessages = messages;
-        if (live == null) {
-            return;
-        }
-        double perSecond = seconds > 0 ? count / seconds : 0;
-        live.printf(Locale.ROOT, "%s %,10.0f msg/s %8.2f MB/s   p99 %8.1f us%n",
-                measuring ? "measure" : "warm-up", perSecond, perSecond * options.size() / 1e6,
-                latency.getTotalCount() == 0 ? 0 : latency.getValueAtPercentile(99) / 1000.0);
-    }
-
-    private void finish(long now) {
+    private void finish() {
         stopping = true;
-        double seconds = measuring ? (now - measuredSince) / 1e9 : 0;
+        long messages = measurement.operations();
         done.complete(new LoadReport("echo", options.target(), options.connections(), options.size(),
-                options.depth(), seconds, messages, messages * options.size(), 0, latency, 0));
+                options.depth(), measurement.seconds(), messages, messages * options.size(), 0, measurement.latency, 0));
     }
 
     private void fail(Throwable error) {
@@ -153,12 +114,8 @@ final class EchoLoad {
                         + " differs from what was sent at byte " + bad));
                 return;
             }
-            long took = System.nanoTime() - sentAt[(int) (received % sentAt.length)];
+            measurement.completed(System.nanoTime() - sentAt[(int) (received % sentAt.length)]);
             received++;
-            messages++;
-            if (measuring) {
-                latency.recordValue(Math.min(took, latency.getHighestTrackableValue()));
-            }
             send();
             read();
         }
