@@ -63,13 +63,14 @@ public class IOStream implements AutoCloseable {
      * the last one's completion, at a cost of one loop iteration per this many messages.
      */
     static final int MAX_INLINE_COMPLETIONS = 64;
-    /**
-     * Each loop thread's socket-read buffer: reads land here and only the bytes that arrived are copied
-     * into the stream's own buffer, sized to its data (libuv's approach). Direct, so the JDK needs no
-     * temporary buffer of its own. Loop threads only.
-     */
     /** Each loop thread's array for gathering writes (filled and cleared within one flush). Loop threads only. */
     private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[16]);
+    /**
+     * Each loop thread's direct buffer for socket I/O: reads land here and only the bytes that arrived are
+     * copied into the stream's own buffer, sized to its data (libuv's approach); a small {@code write(byte[])}
+     * goes out from here. Direct, so the JDK needs no temporary buffer of its own. Nothing in it outlives the
+     * call that filled it (no caller's code runs in between). Loop threads only.
+     */
     private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 * 1024));
 
     private final SocketChannel channel;
@@ -1028,6 +1029,10 @@ public class IOStream implements AutoCloseable {
         Context context = Context.current();
         Runnable wrapped = context == Context.empty() ? callback : context.wrap(callback);
         onLoop(() -> {
+            if (closed && successor != null) {
+                successor.setCloseCallback(wrapped); // handed over by startTls: the connection lives on there
+                return;
+            }
             if (closed) {
                 loop.addCallback(wrapped);
                 return;

@@ -219,12 +219,16 @@ class SSLIOStreamTest {
         SSLIOStream server = sync(() -> s);
         assertTrue(plainClient.closed());
         assertTrue(clientChannel.isOpen());
+        CompletableFuture<Void> clientClosed = new CompletableFuture<>();
+        plainClient.setCloseCallback(() -> clientClosed.complete(null)); // after the hand-over: the TLS stream's
         echoBothWays(client, server);
+        assertFalse(clientClosed.isDone(), "the connection is still open");
         onLoop(() -> {
             client.close();
             return null;
         });
         sync(() -> serverClosed);
+        sync(() -> clientClosed);
         assertTrue(server.closed());
     }
 
