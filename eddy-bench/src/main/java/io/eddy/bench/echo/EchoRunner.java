@@ -22,9 +22,9 @@ import java.util.regex.Pattern;
  * Netty epoll, a plain java.nio server), runs the same {@code eddy bench} scenarios against each, three
  * times in interleaved rounds, and writes the medians as a markdown table, a JSON file and a PNG chart.
  * The server is pinned to CPU 0 and the client to CPU 1 where {@code taskset} exists. For every run it
- * also takes the server's CPU time (user + system, {@code /proc/PID/stat}) over the measured interval,
- * and for the idle scenario the server's resident memory ({@code /proc/PID/status} VmRSS) before and
- * while the client holds its connections.
+ * also takes the server's CPU time (user and system, {@code /proc/PID/stat}) over the measured interval,
+ * and for the idle scenario the server's resident memory ({@code /proc/PID/status} VmRSS) after a first
+ * hold of the connections (released) and while the client holds them again.
  *
  * <pre>{@code
  * java -cp eddy-bench/target/benchmarks.jar io.eddy.bench.echo.EchoRunner \
@@ -47,9 +47,14 @@ public final class EchoRunner {
     record Scenario(int number, String title, String label, List<String> args, String unit) {
     }
 
-    /** One client run's figures; cpuMicrosPerOp is the server's CPU time over the measured interval per operation. */
+    /**
+     * One client run's figures. cpuMicrosPerOp is the server's CPU time (user + system) over the measured
+     * interval per operation, userMicrosPerOp the user-space part of it (NaN in results written before it was
+     * recorded): the kernel's loopback TCP work is most of the total and the same for every server, so the
+     * user part is where the servers' own code shows.
+     */
     record Run(String server, int scenario, double opsPerSecond, double p50, double p99, double cpuMicrosPerOp,
-               long errors) {
+               double userMicrosPerOp, long errors) {
     }
 
     record IdleRun(String server, int held, int kept, long baseKb, long heldKb) {
@@ -102,11 +107,12 @@ public final class EchoRunner {
     private void render(Path json) throws IOException {
         String text = Files.readString(json);
         Matcher run = Pattern.compile("\\{\"server\":\"([^\"]+)\",\"scenario\":(\\d+),\"opsPerSecond\":([0-9.]+),"
-                + "\"p50\":([0-9.]+),\"p99\":([0-9.]+),\"cpuMicrosPerOp\":([0-9.]+),\"errors\":(\\d+)}").matcher(text);
+                + "\"p50\":([0-9.]+),\"p99\":([0-9.]+),\"cpuMicrosPerOp\":([0-9.]+),"
+                + "(?:\"userMicrosPerOp\":([0-9.]+|NaN),)?\"errors\":(\\d+)}").matcher(text);
         while (run.find()) {
             runs.add(new Run(run.group(1), Integer.parseInt(run.group(2)), Double.parseDouble(run.group(3)),
                     Double.parseDouble(run.group(4)), Double.parseDouble(run.group(5)), Double.parseDouble(run.group(6)),
-                    Long.parseLong(run.group(7))));
+                    run.group(7) == null ? Double.NaN : Double.parseDouble(run.group(7)), Long.parseLong(run.group(8))));
         }
         Matcher idle = Pattern.compile("\\{\"server\":\"([^\"]+)\",\"held\":(\\d+),\"kept\":(\\d+),"
                 + "\"rssBeforeKb\":(\\d+),\"rssHeldKb\":(\\d+)").matcher(text);
@@ -191,22 +197,28 @@ public final class EchoRunner {
             client(p, List.of("--connections", "50", "--depth", "16"), "1", "2"); // JIT warm-up, not recorded
             for (Scenario s : load) {
                 ClientResult r = client(p, s.args(), option("warmup", "1"), option("duration", "5"));
-                double cpuMicros = (r.cpuTicks * 1e6 / TICKS_PER_SECOND) / Math.max(1, r.operations);
-                Run run = new Run(server.key(), s.number(), r.number("operationsPerSecond"),
-                        r.number("p50"), r.number("p99"), cpuMicros, (long) r.number("errors"));
+                double perOp = 1e6 / TICKS_PER_SECOND / Math.max(1, r.operations);
+                Run run = new Run(server.key(), s.number(), r.number("operationsPerSecond"), r.number("p50"),
+                        r.number("p99"), r.cpu.total() * perOp, r.cpu.user() * perOp, (long) r.number("errors"));
                 runs.add(run);
-                log(String.format(Locale.ROOT, "  %d. %-45s %,12.0f %s/s  p99 %8.1f us  server CPU %6.2f us/%s%s",
+                log(String.format(Locale.ROOT, "  %d. %-45s %,12.0f %s/s  p99 %8.1f us  server CPU %6.2f us/%s (user %.2f)%s",
                         s.number(), s.title(), run.opsPerSecond(), s.unit(), run.p99(), run.cpuMicrosPerOp(), s.unit(),
-                        run.errors() > 0 ? "  errors " + run.errors() : ""));
+                        run.userMicrosPerOp(), run.errors() > 0 ? "  errors " + run.errors() : ""));
             }
         }
     }
 
-    /** A fresh server process: its resident memory before, and while the client holds N idle connections. */
+    /**
+     * A fresh server process: its resident memory before, and while the client holds N idle connections.
+     * "Before" is after a first hold of N connections, released: that first hold pays the one-time costs
+     * (compiling the accept and first-read paths, the compiler's native memory, pools a server fills once),
+     * so the difference is what each further idle connection costs in steady state.
+     */
     private void runIdle(Server server, int round) throws Exception {
         int n = Integer.parseInt(option("idle", "10000"));
         try (ServerProcess p = ServerProcess.start(pinned("0", server.command()))) {
-            Thread.sleep(1000); // the JVM's own start-up allocations settle; not a synchronisation
+            client(p, List.of("--idle", String.valueOf(n)), null, "1"); // the warm-up hold, not recorded
+            Thread.sleep(2000); // the server closes those connections and its compilations settle; not a synchronisation
             long base = p.rssKb();
             long[] held = {0};
             ClientResult r = client(p, List.of("--idle", String.valueOf(n)), null, "5", line -> {
@@ -228,7 +240,18 @@ public final class EchoRunner {
 
     // ================================================================== client runs
 
-    private record ClientResult(String json, long operations, long cpuTicks) {
+    /** Clock ticks of CPU time spent by the server in user space and in the kernel. */
+    record CpuTicks(long user, long system) {
+        long total() {
+            return user + system;
+        }
+
+        CpuTicks minus(CpuTicks earlier) {
+            return new CpuTicks(user - earlier.user, system - earlier.system);
+        }
+    }
+
+    private record ClientResult(String json, long operations, CpuTicks cpu) {
         double number(String field) {
             Matcher m = Pattern.compile("\"" + field + "\":(-?[0-9.]+)").matcher(json);
             if (!m.find()) {
@@ -256,7 +279,7 @@ public final class EchoRunner {
         }
         command.addAll(args);
         Process client = new ProcessBuilder(pinned("1", command)).start();
-        long[] cpuAtStart = {server.cpuTicks()};
+        CpuTicks[] cpuAtStart = {server.cpuTicks()};
         StringBuilder errors = new StringBuilder();
         CompletableFuture<Void> stderr = CompletableFuture.runAsync(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(client.getErrorStream(), StandardCharsets.UTF_8))) {
@@ -277,7 +300,7 @@ public final class EchoRunner {
         try (BufferedReader in = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8))) {
             json = in.readLine();
         }
-        long cpuAtEnd = server.cpuTicks();
+        CpuTicks cpuAtEnd = server.cpuTicks();
         long limit = Long.parseLong(duration) + 120;
         if (!client.waitFor(limit, TimeUnit.SECONDS)) {
             client.destroyForcibly();
@@ -288,8 +311,8 @@ public final class EchoRunner {
             throw new IllegalStateException("eddy bench " + String.join(" ", args) + " failed (exit "
                     + client.exitValue() + "): " + errors.toString().strip());
         }
-        ClientResult r = new ClientResult(json, 0, cpuAtEnd - cpuAtStart[0]);
-        return new ClientResult(json, (long) r.number("operations"), r.cpuTicks());
+        ClientResult r = new ClientResult(json, 0, cpuAtEnd.minus(cpuAtStart[0]));
+        return new ClientResult(json, (long) r.number("operations"), r.cpu());
     }
 
     // ================================================================== plumbing
@@ -390,11 +413,11 @@ public final class EchoRunner {
             return port;
         }
 
-        /** User + system CPU time in clock ticks (fields 14 and 15 of /proc/PID/stat). */
-        long cpuTicks() throws IOException {
+        /** User and system CPU time in clock ticks (fields 14 and 15 of /proc/PID/stat). */
+        CpuTicks cpuTicks() throws IOException {
             String stat = Files.readString(Path.of("/proc", String.valueOf(pid()), "stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15, counted from field 3
+            return new CpuTicks(Long.parseLong(f[11]), Long.parseLong(f[12])); // fields 14 and 15, counted from field 3
         }
 
         /** Resident memory in kB (VmRSS of /proc/PID/status). */

@@ -67,14 +67,17 @@ final class Report {
         StringBuilder b = new StringBuilder();
         b.append("Machine: ").append(machine).append(". Medians of ").append(rounds)
                 .append(" rounds; each server on CPU 0, the `eddy bench` client on CPU 1; server CPU = user + system time")
-                .append(" of the server process over the measured interval, per message (or per connection).\n")
+                .append(" of the server process over the measured interval, per message (or per connection), and the")
+                .append(" user-space part of it (the rest is the kernel's loopback TCP work, alike for every server).")
+                .append(" Idle memory: VmRSS while the client holds the connections minus VmRSS after a first hold of")
+                .append(" as many, released (so one-time compilation and pools are not counted per connection).\n")
                 .append("Command: `").append(command).append("`\n\n");
         List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
         if (!load.isEmpty() && (has("eddy") || has("eddy-raw"))) {
             b.append("Eddy beside each peer (ratio of medians; messages/s: higher is better, p99 and CPU: lower is better)\n\n");
             b.append("| scenario | Eddy | msg/s vs Netty NIO | vs Netty epoll | vs plain java.nio | p99 vs Netty NIO"
-                    + " | CPU/msg vs Netty NIO | vs Netty epoll | vs plain java.nio |\n");
-            b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                    + " | CPU/msg vs Netty NIO | vs Netty epoll | vs plain java.nio | user CPU/msg vs plain java.nio |\n");
+            b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Scenario s : load) {
                 for (String eddy : List.of("eddy", "eddy-raw")) {
                     if (!has(eddy)) {
@@ -83,6 +86,7 @@ final class Report {
                     double ops = median(eddy, s.number(), Run::opsPerSecond);
                     double p99 = median(eddy, s.number(), Run::p99);
                     double cpu = median(eddy, s.number(), Run::cpuMicrosPerOp);
+                    double user = median(eddy, s.number(), Run::userMicrosPerOp);
                     b.append("| ").append(s.number()).append(". ").append(s.title())
                             .append(" | ").append(eddy.equals("eddy") ? "streams" : "raw")
                             .append(" | ").append(ratio(ops, median("netty-nio", s.number(), Run::opsPerSecond)))
@@ -92,6 +96,7 @@ final class Report {
                             .append(" | ").append(ratio(cpu, median("netty-nio", s.number(), Run::cpuMicrosPerOp)))
                             .append(" | ").append(ratio(cpu, median("netty-epoll", s.number(), Run::cpuMicrosPerOp)))
                             .append(" | ").append(ratio(cpu, median("plain-nio", s.number(), Run::cpuMicrosPerOp)))
+                            .append(" | ").append(ratio(user, median("plain-nio", s.number(), Run::userMicrosPerOp)))
                             .append(" |\n");
                 }
             }
@@ -100,21 +105,23 @@ final class Report {
         for (Scenario s : load) {
             String unit = s.unit().equals("msg") ? "message" : "connection";
             b.append("**").append(s.number()).append(". ").append(s.title()).append("**\n\n");
-            b.append("| server | ").append(unit).append("s/s | p50 µs | p99 µs | server CPU µs/").append(unit).append(" |\n");
-            b.append("|---|---:|---:|---:|---:|\n");
+            b.append("| server | ").append(unit).append("s/s | p50 µs | p99 µs | server CPU µs/").append(unit)
+                    .append(" | of it user µs |\n");
+            b.append("|---|---:|---:|---:|---:|---:|\n");
             for (Server server : servers) {
                 b.append("| ").append(server.name())
                         .append(" | ").append(num(median(server.key(), s.number(), Run::opsPerSecond), "%,.0f"))
                         .append(" | ").append(num(median(server.key(), s.number(), Run::p50), "%,.1f"))
                         .append(" | ").append(num(median(server.key(), s.number(), Run::p99), "%,.1f"))
                         .append(" | ").append(num(median(server.key(), s.number(), Run::cpuMicrosPerOp), "%.2f"))
+                        .append(" | ").append(num(median(server.key(), s.number(), Run::userMicrosPerOp), "%.2f"))
                         .append(" |\n");
             }
             b.append('\n');
         }
         if (!idleRuns.isEmpty()) {
             b.append("**6. ").append(idleRuns.getFirst().held())
-                    .append(" idle connections: the server's resident memory per connection** (VmRSS while held − before)\n\n");
+                    .append(" idle connections: the server's resident memory per connection** (VmRSS while held − after a first hold)\n\n");
             b.append("| server | bytes per idle connection | connections kept |\n|---|---:|---:|\n");
             for (Server server : servers) {
                 b.append("| ").append(server.name())
@@ -134,8 +141,9 @@ final class Report {
             Run r = runs.get(i);
             b.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"server\":\"%s\",\"scenario\":%d,\"opsPerSecond\":%.1f,\"p50\":%.1f,\"p99\":%.1f,"
-                            + "\"cpuMicrosPerOp\":%.3f,\"errors\":%d}",
-                    r.server(), r.scenario(), r.opsPerSecond(), r.p50(), r.p99(), r.cpuMicrosPerOp(), r.errors()));
+                            + "\"cpuMicrosPerOp\":%.3f,\"userMicrosPerOp\":%.3f,\"errors\":%d}",
+                    r.server(), r.scenario(), r.opsPerSecond(), r.p50(), r.p99(), r.cpuMicrosPerOp(),
+                    r.userMicrosPerOp(), r.errors()));
         }
         b.append("],\"idle\":[");
         for (int i = 0; i < idleRuns.size(); i++) {
