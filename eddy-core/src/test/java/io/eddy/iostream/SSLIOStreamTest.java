@@ -294,6 +294,42 @@ class SSLIOStreamTest {
     }
 
     @Test
+    void aCloseNotifyWithoutAFinEndsTheStreamAfterTheDataBeforeIt() throws Exception {
+        // The peer's TLS layer sends "bye" and close_notify but its TCP connection stays open: no FIN, so
+        // after the bytes the socket goes quiet. The read after "bye" must still see the end of the stream.
+        SSLContext clientCtx = CERTS.clientContext("TLS");
+        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
+        CountDownLatch checked = new CountDownLatch(1);
+        CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
+            try (java.net.Socket tcp = new java.net.Socket(address.getAddress(), address.getPort())) {
+                tcp.setTcpNoDelay(true);
+                // Layered without autoClose: closing the TLS socket sends close_notify and leaves tcp open.
+                javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
+                        .createSocket(tcp, "localhost", address.getPort(), false);
+                tls.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
+                tls.getOutputStream().flush();
+                tls.close();
+                assertFalse(tcp.isClosed());
+                // The FIN only after the checks; longer than their timeout, so a hang fails there.
+                assertTrue(checked.await(2 * TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        serverChannel = listener.accept();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        try {
+            assertEquals("bye", new String(sync(() -> server.readBytes(3)), StandardCharsets.US_ASCII));
+            assertEquals(0, sync(server::readUntilClose).length);
+            assertTrue(server.closed());
+            assertNull(server.error());
+        } finally {
+            checked.countDown();
+        }
+        peer.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    @Test
     void dataArrivingWithTheClientsFinishedIsReadThoughTheSocketGoesQuiet() throws Exception {
         // The client's Finished and its first data land in the server's socket together, while the server
         // is still in the handshake step that sent its own flight: the data is then read from the socket
