@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds eddy.jar and eddy-bench, then runs the side-by-side echo benchmark (EchoRunner): Eddy raw,
 # Eddy streams, Netty 4.2 NIO, Netty 4.2 epoll and a plain java.nio server, each in turn pinned to CPU 0
-# with `eddy bench` on CPU 1, six scenarios, three interleaved rounds (about 15 minutes on 2 cores).
+# with `eddy bench` on CPU 1, six scenarios, five interleaved rounds (about 17 minutes on 2 cores).
 # Run it with nothing else busy. Writes
 #   eddy-bench/results/echo/echo-bench.md     the tables (medians and ratios)
 #   eddy-bench/results/echo/echo-bench.json   every run

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,8 +20,9 @@ import java.util.regex.Pattern;
 
 /**
  * The side-by-side echo benchmark: starts each echo server in turn (Eddy raw, Eddy streams, Netty NIO,
- * Netty epoll, a plain java.nio server), runs the same {@code eddy bench} scenarios against each, three
- * times in interleaved rounds, and writes the medians as a markdown table, a JSON file and a PNG chart.
+ * Netty epoll, a plain java.nio server), runs the same {@code eddy bench} scenarios against each, five
+ * times in interleaved rounds (each round starting with the next server, so no server always follows the
+ * same one), and writes the medians as a markdown table, a JSON file and a PNG chart.
  * The server is pinned to CPU 0 and the client to CPU 1 where {@code taskset} exists. For every run it
  * also takes the server's CPU time (user and system, {@code /proc/PID/stat}) over the measured interval,
  * and for the idle scenario the server's resident memory ({@code /proc/PID/status} VmRSS) after a first
@@ -31,7 +33,7 @@ import java.util.regex.Pattern;
  *      --eddy-jar eddy-cli/target/eddy.jar --out eddy-bench/results/echo
  * }</pre>
  *
- * Options: {@code --rounds N} (3), {@code --duration S} and {@code --warmup S} in seconds (5, 1),
+ * Options: {@code --rounds N} (5), {@code --duration S} and {@code --warmup S} in seconds (3, 1),
  * {@code --idle N} connections (10000), {@code --servers a,b} (all), {@code --scenarios 1,2} (all);
  * {@code --render FILE} writes the tables and chart again from an earlier run's JSON, running nothing.
  */
@@ -165,13 +167,15 @@ public final class EchoRunner {
     }
 
     private void runAll() throws Exception {
-        int rounds = Integer.parseInt(option("rounds", "3"));
+        int rounds = Integer.parseInt(option("rounds", "5"));
         List<Server> servers = servers();
         List<Scenario> scenarios = scenarios();
         long started = System.nanoTime();
         log("servers pinned to CPU 0 and clients to CPU 1: " + pin);
         for (int round = 1; round <= rounds; round++) {
-            for (Server server : servers) {
+            List<Server> order = new ArrayList<>(servers);
+            Collections.rotate(order, -(round - 1));
+            for (Server server : order) {
                 List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
                 if (!load.isEmpty()) {
                     runLoad(server, load, round);
@@ -196,7 +200,7 @@ public final class EchoRunner {
             log("round " + round + ": " + server.name() + " (pid " + p.pid() + ", port " + p.port() + ")");
             client(p, List.of("--connections", "50", "--depth", "16"), "1", "2"); // JIT warm-up, not recorded
             for (Scenario s : load) {
-                ClientResult r = client(p, s.args(), option("warmup", "1"), option("duration", "5"));
+                ClientResult r = client(p, s.args(), option("warmup", "1"), option("duration", "3"));
                 double perOp = 1e6 / TICKS_PER_SECOND / Math.max(1, r.operations);
                 Run run = new Run(server.key(), s.number(), r.number("operationsPerSecond"), r.number("p50"),
                         r.number("p99"), r.cpu.total() * perOp, r.cpu.user() * perOp, (long) r.number("errors"));
@@ -221,7 +225,7 @@ public final class EchoRunner {
             Thread.sleep(2000); // the server closes those connections and its compilations settle; not a synchronisation
             long base = p.rssKb();
             long[] held = {0};
-            ClientResult r = client(p, List.of("--idle", String.valueOf(n)), null, "5", line -> {
+            ClientResult r = client(p, List.of("--idle", String.valueOf(n)), null, "3", line -> {
                 if (line.startsWith("holding ")) {
                     try {
                         Thread.sleep(2000); // let the server finish its work on the last connections

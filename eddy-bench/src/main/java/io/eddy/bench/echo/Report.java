@@ -55,6 +55,24 @@ final class Report {
         return servers.stream().anyMatch(s -> s.key().equals(server));
     }
 
+    /**
+     * The ratio of {@code eddy}'s median to {@code peer}'s, then in brackets the lowest and highest ratio of
+     * the two in one round (the n-th run of a server in a scenario is from round n): how far one round can mislead.
+     */
+    private String ratio(String eddy, String peer, int scenario, ToDoubleFunction<Run> metric) {
+        String medians = ratio(median(eddy, scenario, metric), median(peer, scenario, metric));
+        double[] a = runs.stream().filter(r -> r.server().equals(eddy) && r.scenario() == scenario).mapToDouble(metric).toArray();
+        double[] b = runs.stream().filter(r -> r.server().equals(peer) && r.scenario() == scenario).mapToDouble(metric).toArray();
+        double low = Double.POSITIVE_INFINITY;
+        double high = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < Math.min(a.length, b.length); i++) {
+            low = Math.min(low, a[i] / b[i]);
+            high = Math.max(high, a[i] / b[i]);
+        }
+        return low > high || Double.isNaN(low) || Double.isNaN(high) || a.length < 2 ? medians
+                : medians + String.format(Locale.ROOT, " (%.2f–%.2f)", low, high);
+    }
+
     private static String ratio(double a, double b) {
         return Double.isNaN(a) || Double.isNaN(b) || b == 0 ? "–" : String.format(Locale.ROOT, "%.2f×", a / b);
     }
@@ -74,7 +92,8 @@ final class Report {
                 .append("Command: `").append(command).append("`\n\n");
         List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
         if (!load.isEmpty() && (has("eddy") || has("eddy-raw"))) {
-            b.append("Eddy beside each peer (ratio of medians; messages/s: higher is better, p99 and CPU: lower is better)\n\n");
+            b.append("Eddy beside each peer: ratio of medians, and in brackets the lowest and highest ratio within one round")
+                    .append(" (messages/s: higher is better, p99 and CPU: lower is better)\n\n");
             b.append("| scenario | Eddy | msg/s vs Netty NIO | vs Netty epoll | vs plain java.nio | p99 vs Netty NIO"
                     + " | CPU/msg vs Netty NIO | vs Netty epoll | vs plain java.nio | user CPU/msg vs plain java.nio |\n");
             b.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -83,20 +102,17 @@ final class Report {
                     if (!has(eddy)) {
                         continue;
                     }
-                    double ops = median(eddy, s.number(), Run::opsPerSecond);
-                    double p99 = median(eddy, s.number(), Run::p99);
-                    double cpu = median(eddy, s.number(), Run::cpuMicrosPerOp);
-                    double user = median(eddy, s.number(), Run::userMicrosPerOp);
+                    int n = s.number();
                     b.append("| ").append(s.number()).append(". ").append(s.title())
                             .append(" | ").append(eddy.equals("eddy") ? "streams" : "raw")
-                            .append(" | ").append(ratio(ops, median("netty-nio", s.number(), Run::opsPerSecond)))
-                            .append(" | ").append(ratio(ops, median("netty-epoll", s.number(), Run::opsPerSecond)))
-                            .append(" | ").append(ratio(ops, median("plain-nio", s.number(), Run::opsPerSecond)))
-                            .append(" | ").append(ratio(p99, median("netty-nio", s.number(), Run::p99)))
-                            .append(" | ").append(ratio(cpu, median("netty-nio", s.number(), Run::cpuMicrosPerOp)))
-                            .append(" | ").append(ratio(cpu, median("netty-epoll", s.number(), Run::cpuMicrosPerOp)))
-                            .append(" | ").append(ratio(cpu, median("plain-nio", s.number(), Run::cpuMicrosPerOp)))
-                            .append(" | ").append(ratio(user, median("plain-nio", s.number(), Run::userMicrosPerOp)))
+                            .append(" | ").append(ratio(eddy, "netty-nio", n, Run::opsPerSecond))
+                            .append(" | ").append(ratio(eddy, "netty-epoll", n, Run::opsPerSecond))
+                            .append(" | ").append(ratio(eddy, "plain-nio", n, Run::opsPerSecond))
+                            .append(" | ").append(ratio(eddy, "netty-nio", n, Run::p99))
+                            .append(" | ").append(ratio(eddy, "netty-nio", n, Run::cpuMicrosPerOp))
+                            .append(" | ").append(ratio(eddy, "netty-epoll", n, Run::cpuMicrosPerOp))
+                            .append(" | ").append(ratio(eddy, "plain-nio", n, Run::cpuMicrosPerOp))
+                            .append(" | ").append(ratio(eddy, "plain-nio", n, Run::userMicrosPerOp))
                             .append(" |\n");
                 }
             }
