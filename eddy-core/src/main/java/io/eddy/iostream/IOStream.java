@@ -102,7 +102,11 @@ public class IOStream implements AutoCloseable {
     private int registered = -1;
     /** Reads begun so far: tells a read the stream is serving from one its completion began. Loop thread. */
     private int readsBegun;
-    /** The last socket read returned less than it asked for, and no READ event came since. Loop thread. */
+    /**
+     * No READ event came since the last socket read, and that read came back short or completed the pending
+     * read: the next read waits for the selector (level-triggered, so it reports at once if data is there)
+     * instead of trying a read that likely returns EAGAIN. Loop thread.
+     */
     private boolean drained;
     /** Reused for reads issued on the loop thread; see {@link PendingRead}. */
     private PendingRead spareRead;
@@ -429,9 +433,10 @@ public class IOStream implements AutoCloseable {
      * the read is satisfied: what is not needed stays in the kernel (flow control).
      */
     private void readFromSocket() throws IOException {
-        // Drained: the last read came back short and no READ event came since, so the kernel most likely
-        // has nothing: skip the read that would return EAGAIN (one syscall per message for a reader that
-        // issues its next read from the completion). If data came meanwhile, the selector reports it.
+        // Drained: the last read came back short (or completed the read it was for) and no READ event came
+        // since, so the kernel most likely has nothing: skip the read that would return EAGAIN (one syscall
+        // per message for a reader that issues its next read from the completion). If data came meanwhile,
+        // the selector reports it.
         int begun = readsBegun;
         while (read != null && !closed && !drained) {
             int n = read.kind == ReadKind.INTO && end == start ? readDirect(read) : readToBuffer();
@@ -456,11 +461,14 @@ public class IOStream implements AutoCloseable {
         }
     }
 
-    /** An INTO read with nothing buffered reads straight into the caller's buffer. */
+    /**
+     * An INTO read with nothing buffered reads straight into the caller's buffer. Whatever it gets, the
+     * stream counts as drained: a short read says so, and a full one completes the read, so the next
+     * read (often issued from its completion) waits for the selector rather than risk an EAGAIN read.
+     */
     private int readDirect(PendingRead r) throws IOException {
-        int wanted = r.into.remaining();
         int n = readChannel(r.into);
-        drained = n >= 0 && n < wanted && !transportHasMore();
+        drained = n >= 0 && !transportHasMore();
         if (n > 0) {
             r.delivered += n;
         }
@@ -488,7 +496,9 @@ public class IOStream implements AutoCloseable {
         }
         PendingRead r = read;
         if (buffered == 0 && r != null && r.kind == ReadKind.BYTES && (r.partial || n >= r.size)) {
-            // The read takes its bytes straight from the scratch buffer: one copy instead of two.
+            // The read takes its bytes straight from the scratch buffer: one copy instead of two. It is
+            // complete, so, as in readDirect, the next read waits for the selector.
+            drained = !transportHasMore();
             int taken = Math.min(n, r.size);
             byte[] result = new byte[taken];
             scratch.get(0, result, 0, taken);

@@ -107,6 +107,35 @@ class IOStreamTest {
     // ------------------------------------------------------------------ reads
 
     @Test
+    void aReadIssuedFromTheCompletionOfAFullReadWaitsForTheSelectorInsteadOfReadingAgain() throws Exception {
+        // A read that filled its buffer says nothing of what is left in the kernel. The next read, issued
+        // from its completion, waits for the selector (level-triggered: it reports at once if data is
+        // there) instead of trying the socket inline, which for an echo server mostly returns EAGAIN.
+        byte[] data = new byte[64 * 1024 + 1024];
+        new java.util.Random(7).nextBytes(data);
+        send(data);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (accepted.socket().getInputStream().available() < data.length) { // all of it in the kernel
+            assertTrue(System.nanoTime() < deadline, "the sent bytes did not all arrive within " + TIMEOUT);
+            Thread.onSpinWait();
+        }
+        ByteBuffer first = ByteBuffer.allocate(64 * 1024);
+        ByteBuffer second = ByteBuffer.allocate(64 * 1024);
+        List<CompletableFuture<Integer>> next = new ArrayList<>();
+        boolean[] doneAtOnce = new boolean[1];
+        int firstRead = sync(() -> stream.readInto(first, true).thenApply(n -> {
+            next.add(stream.readInto(second, true));
+            doneAtOnce[0] = next.getFirst().isDone();
+            return n;
+        }));
+        assertEquals(first.capacity(), firstRead);
+        assertFalse(doneAtOnce[0], "the second read was served inline from the socket");
+        int secondRead = sync(next::getFirst);
+        assertEquals(1024, secondRead);
+        assertArrayEquals(data, ByteBuffer.allocate(data.length).put(first.flip()).put(second.flip()).array());
+    }
+
+    @Test
     void aReadTheBufferCanSatisfyCompletesBeforeTheMethodReturns() throws Exception {
         send("hello world");
         // The first read pulls everything the socket has into the buffer.
@@ -664,8 +693,8 @@ class IOStreamTest {
 
     @Test
     void aReaderChainingSmallReadBytesOverManyFullSocketReadsKeepsTheStackBounded() throws Exception {
-        // 8 MiB keep the kernel full, so every socket read fills its 64 KiB chunk (never "drained"), and each
-        // 1 KiB read is issued from the last one's completion.
+        // 8 MiB keep the kernel full, so every socket read fills its 64 KiB chunk, and each 128 B read is
+        // issued from the last one's completion: 512 reads in a row from one chunk, far past the bound.
         int total = 8 << 20;
         byte[] data = new byte[total];
         new java.util.Random(5).nextBytes(data);
@@ -681,7 +710,7 @@ class IOStreamTest {
         int[] minDepth = {Integer.MAX_VALUE};
         int[] maxDepth = {0};
         Runnable[] next = new Runnable[1];
-        next[0] = () -> stream.readBytes(1024).whenComplete((chunk, e) -> {
+        next[0] = () -> stream.readBytes(128).whenComplete((chunk, e) -> {
             if (e != null) {
                 done.completeExceptionally(e);
                 return;
