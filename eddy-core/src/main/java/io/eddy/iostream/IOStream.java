@@ -910,7 +910,8 @@ public class IOStream implements AutoCloseable {
 
     /**
      * Transport hook: true if the transport may have more to deliver without the socket becoming readable
-     * (decrypted bytes, or an end of stream it saw in the data). A short read then does not mean drained.
+     * (decrypted bytes, undecrypted records, or an end of stream it saw in the data). A read then does not
+     * mean drained.
      */
     boolean transportHasMore() {
         return false;

@@ -301,9 +301,14 @@ public class SSLIOStream extends IOStream {
         return netOut.hasRemaining();
     }
 
+    /**
+     * Decrypted bytes not yet delivered, an end of stream seen in the data, or ciphertext read but not yet
+     * decrypted: {@link #readChannel} stops once the reader's buffer is full, and the socket may already have
+     * handed over all the records that come after (then the selector would never report them).
+     */
     @Override
     boolean transportHasMore() {
-        return inboundDone || appIn.hasRemaining();
+        return inboundDone || appIn.hasRemaining() || netIn.hasRemaining();
     }
 
     @Override

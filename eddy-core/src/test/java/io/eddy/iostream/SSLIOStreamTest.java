@@ -13,6 +13,8 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -323,6 +325,60 @@ class SSLIOStreamTest {
             assertEquals(0, sync(server::readUntilClose).length);
             assertTrue(server.closed());
             assertNull(server.error());
+        } finally {
+            checked.countDown();
+        }
+        peer.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aReadAfterOneThatFilledItsBufferGetsTheRecordsAlreadyTakenFromTheSocket() throws Exception {
+        // Two records arrive in one go. The first fills the reader's buffer exactly, so the second stays
+        // undecrypted in the stream while the socket has nothing more: the next read must still get it.
+        SSLContext clientCtx = CERTS.clientContext("TLS");
+        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
+        CountDownLatch handshaken = new CountDownLatch(1);
+        CountDownLatch checked = new CountDownLatch(1);
+        byte[] first = "a".repeat(100).getBytes(StandardCharsets.US_ASCII);
+        byte[] second = "b".repeat(50).getBytes(StandardCharsets.US_ASCII);
+        CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
+            try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
+                    .createSocket(address.getAddress(), address.getPort())) {
+                socket.startHandshake();
+                assertTrue(handshaken.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+                socket.getOutputStream().write(first); // one record each
+                socket.getOutputStream().write(second);
+                socket.getOutputStream().flush();
+                assertTrue(checked.await(2 * TIMEOUT.toSeconds(), TimeUnit.SECONDS)); // no FIN before the checks
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        serverChannel = listener.accept();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        try {
+            sync(server::waitForHandshake);
+            assertEquals("TLSv1.3", onLoop(() -> server.session().getProtocol())); // the sizes below are TLS 1.3's
+            handshaken.countDown();
+            // TLS 1.3 with a 16-byte tag: 5 B header + data + 1 B type + 16 B tag per record.
+            int ciphertext = (5 + first.length + 17) + (5 + second.length + 17);
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (serverChannel.socket().getInputStream().available() < ciphertext) {
+                assertTrue(System.nanoTime() < deadline, "the two records did not arrive within " + TIMEOUT);
+                Thread.onSpinWait();
+            }
+            ByteBuffer a = ByteBuffer.allocate(first.length);
+            ByteBuffer b = ByteBuffer.allocate(second.length);
+            List<CompletableFuture<Integer>> next = new ArrayList<>();
+            int got = sync(() -> server.readInto(a, false).thenApply(n -> {
+                next.add(server.readInto(b, false));
+                return n;
+            }));
+            assertEquals(first.length, got);
+            int gotSecond = sync(next::getFirst);
+            assertEquals(second.length, gotSecond);
+            assertArrayEquals(first, a.array());
+            assertArrayEquals(second, b.array());
         } finally {
             checked.countDown();
         }

@@ -103,7 +103,7 @@ final class Report {
                         continue;
                     }
                     int n = s.number();
-                    b.append("| ").append(s.number()).append(". ").append(s.title())
+                    b.append("| ").append(n).append(". ").append(s.title())
                             .append(" | ").append(eddy.equals("eddy") ? "streams" : "raw")
                             .append(" | ").append(ratio(eddy, "netty-nio", n, Run::opsPerSecond))
                             .append(" | ").append(ratio(eddy, "netty-epoll", n, Run::opsPerSecond))
