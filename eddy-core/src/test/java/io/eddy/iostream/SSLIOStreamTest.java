@@ -299,24 +299,11 @@ class SSLIOStreamTest {
     void aCloseNotifyWithoutAFinEndsTheStreamAfterTheDataBeforeIt() throws Exception {
         // The peer's TLS layer sends "bye" and close_notify but its TCP connection stays open: no FIN, so
         // after the bytes the socket goes quiet. The read after "bye" must still see the end of the stream.
-        SSLContext clientCtx = CERTS.clientContext("TLS");
-        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
         CountDownLatch checked = new CountDownLatch(1);
-        CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
-            try (java.net.Socket tcp = new java.net.Socket(address.getAddress(), address.getPort())) {
-                tcp.setTcpNoDelay(true);
-                // Layered without autoClose: closing the TLS socket sends close_notify and leaves tcp open.
-                javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
-                        .createSocket(tcp, "localhost", address.getPort(), false);
-                tls.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
-                tls.getOutputStream().flush();
-                tls.close();
-                assertFalse(tcp.isClosed());
-                // The FIN only after the checks; longer than their timeout, so a hang fails there.
-                assertTrue(checked.await(2 * TIMEOUT.toSeconds(), TimeUnit.SECONDS));
-            } catch (IOException | InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
+        CompletableFuture<Void> peer = jdkClientKeepingTcpOpen(checked, tls -> {
+            tls.getOutputStream().write("bye".getBytes(StandardCharsets.US_ASCII));
+            tls.getOutputStream().flush();
+            tls.close(); // close_notify
         });
         serverChannel = listener.accept();
         SSLIOStream server = server(CERTS.serverContext("TLS"));
@@ -335,24 +322,16 @@ class SSLIOStreamTest {
     void aReadAfterOneThatFilledItsBufferGetsTheRecordsAlreadyTakenFromTheSocket() throws Exception {
         // Two records arrive in one go. The first fills the reader's buffer exactly, so the second stays
         // undecrypted in the stream while the socket has nothing more: the next read must still get it.
-        SSLContext clientCtx = CERTS.clientContext("TLS");
-        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
         CountDownLatch handshaken = new CountDownLatch(1);
         CountDownLatch checked = new CountDownLatch(1);
         byte[] first = "a".repeat(100).getBytes(StandardCharsets.US_ASCII);
         byte[] second = "b".repeat(50).getBytes(StandardCharsets.US_ASCII);
-        CompletableFuture<Void> peer = CompletableFuture.runAsync(() -> {
-            try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
-                    .createSocket(address.getAddress(), address.getPort())) {
-                socket.startHandshake();
-                assertTrue(handshaken.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
-                socket.getOutputStream().write(first); // one record each
-                socket.getOutputStream().write(second);
-                socket.getOutputStream().flush();
-                assertTrue(checked.await(2 * TIMEOUT.toSeconds(), TimeUnit.SECONDS)); // no FIN before the checks
-            } catch (IOException | InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
+        CompletableFuture<Void> peer = jdkClientKeepingTcpOpen(checked, tls -> {
+            tls.startHandshake();
+            assertTrue(handshaken.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+            tls.getOutputStream().write(first); // one record each
+            tls.getOutputStream().write(second);
+            tls.getOutputStream().flush();
         });
         serverChannel = listener.accept();
         SSLIOStream server = server(CERTS.serverContext("TLS"));
@@ -361,12 +340,7 @@ class SSLIOStreamTest {
             assertEquals("TLSv1.3", onLoop(() -> server.session().getProtocol())); // the sizes below are TLS 1.3's
             handshaken.countDown();
             // TLS 1.3 with a 16-byte tag: 5 B header + data + 1 B type + 16 B tag per record.
-            int ciphertext = (5 + first.length + 17) + (5 + second.length + 17);
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (serverChannel.socket().getInputStream().available() < ciphertext) {
-                assertTrue(System.nanoTime() < deadline, "the two records did not arrive within " + TIMEOUT);
-                Thread.onSpinWait();
-            }
+            awaitBytes(serverChannel, (5 + first.length + 17) + (5 + second.length + 17));
             ByteBuffer a = ByteBuffer.allocate(first.length);
             ByteBuffer b = ByteBuffer.allocate(second.length);
             List<CompletableFuture<Integer>> next = new ArrayList<>();
@@ -408,11 +382,11 @@ class SSLIOStreamTest {
             }
         });
         serverChannel = listener.accept();
-        awaitBytes(serverChannel); // the ClientHello: the server's first step answers it
+        awaitBytes(serverChannel, 1); // the ClientHello: the server's first step answers it
         SSLContext pausing = new PausingSslContext(CERTS.serverContext("TLS"), () -> {
             try {
                 assertTrue(sent.await(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
-                awaitBytes(serverChannel);
+                awaitBytes(serverChannel, 1);
             } catch (Exception e) {
                 throw new AssertionError(e);
             }
@@ -433,15 +407,42 @@ class SSLIOStreamTest {
         assertEquals("first words\n", peer.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS));
     }
 
-    /** Waits until the kernel holds unread bytes for {@code channel} (FIONREAD), at most {@link #TIMEOUT}. */
-    private static void awaitBytes(SocketChannel channel) throws IOException {
+    /** Waits until the kernel holds at least {@code n} unread bytes for {@code channel} (FIONREAD), at most {@link #TIMEOUT}. */
+    private static void awaitBytes(SocketChannel channel, int n) throws IOException {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (channel.socket().getInputStream().available() == 0) {
+        while (channel.socket().getInputStream().available() < n) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("no bytes arrived on " + channel + " within " + TIMEOUT);
+                throw new AssertionError(n + " bytes did not arrive on " + channel + " within " + TIMEOUT);
             }
             Thread.onSpinWait();
         }
+    }
+
+    /** What a {@link #jdkClientKeepingTcpOpen} client does over its TLS socket. */
+    @FunctionalInterface
+    private interface TlsTalk {
+        void talk(javax.net.ssl.SSLSocket tls) throws Exception;
+    }
+
+    /**
+     * A JDK TLS client on another thread: connects to the listener, runs {@code talk}, then keeps its TCP
+     * connection open (no FIN, even if {@code talk} closed the TLS socket: it is layered without autoClose)
+     * until {@code checked} opens, for at most twice {@link #TIMEOUT}, so a hang fails in the checks first.
+     */
+    private CompletableFuture<Void> jdkClientKeepingTcpOpen(CountDownLatch checked, TlsTalk talk) throws Exception {
+        SSLContext clientCtx = CERTS.clientContext("TLS");
+        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
+        return CompletableFuture.runAsync(() -> {
+            try (java.net.Socket tcp = new java.net.Socket(address.getAddress(), address.getPort())) {
+                tcp.setTcpNoDelay(true);
+                talk.talk((javax.net.ssl.SSLSocket) clientCtx.getSocketFactory()
+                        .createSocket(tcp, "localhost", address.getPort(), false));
+                assertFalse(tcp.isClosed());
+                assertTrue(checked.await(2 * TIMEOUT.toSeconds(), TimeUnit.SECONDS));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     @Test
