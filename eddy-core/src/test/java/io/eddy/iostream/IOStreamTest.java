@@ -591,17 +591,14 @@ class IOStreamTest {
         peer.shutdownOutput();
         CompletableFuture<Integer> count = new CompletableFuture<>();
         int[] seen = {0};
-        int[] minDepth = {Integer.MAX_VALUE};
-        int[] maxDepth = {0};
+        StackDepths depths = new StackDepths();
         Runnable[] next = new Runnable[1];
         next[0] = () -> stream.readUntil(new byte[]{'\n'}).whenComplete((line, e) -> {
             if (e != null) {
                 count.complete(seen[0]);
                 return;
             }
-            int depth = StackWalker.getInstance().walk(frames -> (int) frames.count());
-            minDepth[0] = Math.min(minDepth[0], depth);
-            maxDepth[0] = Math.max(maxDepth[0], depth);
+            depths.record();
             if (line.length != 2 || line[0] != 'a' + seen[0] % 26) {
                 count.completeExceptionally(new AssertionError("line " + seen[0] + ": " + Arrays.toString(line)));
                 return;
@@ -614,8 +611,7 @@ class IOStreamTest {
             return count;
         }, TIMEOUT));
         // Inline completions nest a little (up to IOStream.MAX_INLINE_COMPLETIONS), then the stack stops growing.
-        assertTrue(maxDepth[0] - minDepth[0] < 40 * IOStream.MAX_INLINE_COMPLETIONS,
-                "stack depth in a completion: " + minDepth[0] + " to " + maxDepth[0]);
+        depths.assertBounded();
     }
 
     @Test
@@ -630,8 +626,7 @@ class IOStreamTest {
         });
         CompletableFuture<Integer> done = new CompletableFuture<>();
         int[] sent = {0};
-        int[] minDepth = {Integer.MAX_VALUE};
-        int[] maxDepth = {0};
+        StackDepths depths = new StackDepths();
         Runnable[] next = new Runnable[1];
         next[0] = () -> {
             int i = sent[0];
@@ -641,9 +636,7 @@ class IOStreamTest {
                     done.completeExceptionally(e);
                     return;
                 }
-                int depth = StackWalker.getInstance().walk(frames -> (int) frames.count());
-                minDepth[0] = Math.min(minDepth[0], depth);
-                maxDepth[0] = Math.max(maxDepth[0], depth);
+                depths.record();
                 if (++sent[0] == writes) {
                     done.complete(sent[0]);
                 } else {
@@ -659,8 +652,7 @@ class IOStreamTest {
         for (int i = 0; i < writes; i++) {
             assertEquals(i, all.getInt(), "message " + i);
         }
-        assertTrue(maxDepth[0] - minDepth[0] < 40 * IOStream.MAX_INLINE_COMPLETIONS,
-                "stack depth in a completion: " + minDepth[0] + " to " + maxDepth[0]);
+        depths.assertBounded();
     }
 
     @Test
@@ -693,9 +685,9 @@ class IOStreamTest {
 
     @Test
     void aReaderChainingSmallReadBytesOverManyFullSocketReadsKeepsTheStackBounded() throws Exception {
-        // 8 MiB keep the kernel full, so every socket read fills its 64 KiB chunk, and each 128 B read is
+        // 2 MiB keep the kernel full, so every socket read fills its 64 KiB chunk, and each 128 B read is
         // issued from the last one's completion: 512 reads in a row from one chunk, far past the bound.
-        int total = 8 << 20;
+        int total = 2 << 20;
         byte[] data = new byte[total];
         new java.util.Random(5).nextBytes(data);
         CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
@@ -707,17 +699,14 @@ class IOStreamTest {
         });
         ByteBuffer got = ByteBuffer.allocate(total);
         CompletableFuture<Void> done = new CompletableFuture<>();
-        int[] minDepth = {Integer.MAX_VALUE};
-        int[] maxDepth = {0};
+        StackDepths depths = new StackDepths();
         Runnable[] next = new Runnable[1];
         next[0] = () -> stream.readBytes(128).whenComplete((chunk, e) -> {
             if (e != null) {
                 done.completeExceptionally(e);
                 return;
             }
-            int depth = StackWalker.getInstance().walk(frames -> (int) frames.count());
-            minDepth[0] = Math.min(minDepth[0], depth);
-            maxDepth[0] = Math.max(maxDepth[0], depth);
+            depths.record();
             got.put(chunk);
             if (got.hasRemaining()) {
                 next[0].run();
@@ -731,8 +720,7 @@ class IOStreamTest {
         }, TIMEOUT);
         sender.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         assertArrayEquals(data, got.array());
-        assertTrue(maxDepth[0] - minDepth[0] < 40 * IOStream.MAX_INLINE_COMPLETIONS,
-                "stack depth in a completion: " + minDepth[0] + " to " + maxDepth[0]);
+        depths.assertBounded();
     }
 
     @Test
@@ -751,6 +739,23 @@ class IOStreamTest {
         byte[] received = receive(writes);
         for (int i = 0; i < writes; i++) {
             assertEquals((byte) i, received[i]);
+        }
+    }
+
+    /** The lowest and highest stack depth at the calls of {@link #record}: a chain of completions must not nest. */
+    private static final class StackDepths {
+        private int min = Integer.MAX_VALUE;
+        private int max;
+
+        void record() {
+            int depth = StackWalker.getInstance().walk(frames -> (int) frames.count());
+            min = Math.min(min, depth);
+            max = Math.max(max, depth);
+        }
+
+        /** Fails unless the depths spread less than the nesting bound allows (about 40 frames per nested call). */
+        void assertBounded() {
+            assertTrue(max - min < 40 * IOStream.MAX_INLINE_COMPLETIONS, "stack depth in a completion: " + min + " to " + max);
         }
     }
 }
