@@ -193,25 +193,13 @@ class TCPServerTest {
     @Test
     void aTlsServerEchoesAndClosesAPlaintextClientWithoutHarmingOthers() throws Exception {
         io.eddy.iostream.TestCertificates certificates = io.eddy.iostream.TestCertificates.get();
-        IOLoop loop = IOLoop.create();
         TCPServer server = new TCPServer((stream, address) -> {
             echo(stream);
             return null;
         }, ServerOptions.defaults().withSslContext(certificates.serverContext("TLS")));
-        loop.makeCurrent();
-        server.listen(0, "127.0.0.1");
-        IOLoop.clearCurrent();
-        Thread thread = loop.startInNewThread("tls-server-loop");
-        cleanup.add(() -> {
-            server.stop();
-            loop.shutdown().join();
-            try {
-                thread.join(10_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        InetSocketAddress address = server.addresses().get(0);
+        ServingLoop serving = new ServingLoop(IOLoop.create(), server, "tls-server-loop");
+        cleanup.add(serving::close);
+        InetSocketAddress address = serving.address();
         javax.net.ssl.SSLSocketFactory factory = certificates.clientContext("TLS").getSocketFactory();
         try (javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) factory.createSocket(address.getAddress(), address.getPort())) {
             tls.setSoTimeout(10_000);
