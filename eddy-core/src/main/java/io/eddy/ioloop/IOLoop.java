@@ -425,7 +425,9 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /**
      * Runs {@code fn} as a callback, runs the loop until the stage it returns completes, and returns
-     * the stage's value (a null stage counts as a null value).
+     * the stage's value (a null stage counts as a null value). Once it has returned or thrown, nothing it
+     * left behind acts on the loop: a later completion of the stage does not stop a later {@code start()},
+     * and {@code fn} never runs if the loop stopped before it did.
      *
      * @throws Exception             what {@code fn} threw, or the stage's failure (unwrapped)
      * @throws IllegalStateException if the loop is running already, or was stopped before the stage completed
@@ -446,6 +448,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
         final class Outcome {
             CompletionStage<? extends T> stage;
+            boolean abandoned; // this runSync returned: what it left queued must not run fn or stop a later start
             boolean done;
             boolean timedOut;
             T value;
@@ -453,6 +456,9 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
         Outcome outcome = new Outcome();
         addCallback(() -> {
+            if (outcome.abandoned) {
+                return;
+            }
             CompletionStage<? extends T> stage;
             try {
                 stage = fn.call();
@@ -466,6 +472,9 @@ public final class IOLoop implements Executor, AutoCloseable {
             }
             outcome.stage = stage;
             addFuture(stage, (value, error) -> {
+                if (outcome.abandoned) {
+                    return;
+                }
                 outcome.done = true;
                 outcome.value = value;
                 outcome.error = error;
@@ -481,6 +490,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             timer.cancel();
         }
         if (!outcome.done) {
+            outcome.abandoned = true;
             if (outcome.timedOut) {
                 if (outcome.stage instanceof Future<?> f) {
                     f.cancel(true);

@@ -176,6 +176,39 @@ class IOLoopRunTest {
     }
 
     @Test
+    void aTimedOutRunSyncDoesNotStopTheNextOne() throws Exception {
+        VirtualClock clock = new VirtualClock();
+        try (IOLoop virtual = IOLoop.builder().clock(clock).build()) {
+            CompletableFuture<Integer> late = new CompletableFuture<>();
+            assertThrows(TimeoutException.class, () -> virtual.runSync(() -> {
+                virtual.callLater(Duration.ofSeconds(20), () -> late.complete(1));
+                return late;
+            }, Duration.ofSeconds(10)));
+
+            CompletableFuture<Integer> next = new CompletableFuture<>();
+            int value = virtual.runSync(() -> {
+                virtual.callLater(Duration.ofHours(1), () -> next.complete(2));
+                return next;
+            }, Duration.ofHours(2));
+            assertEquals(2, value);
+        }
+    }
+
+    @Test
+    void aRunSyncStoppedBeforeItsFnRanNeitherRunsFnLaterNorStopsTheNextOne() throws Exception {
+        List<String> ran = new ArrayList<>();
+        loop.stop(); // the next start returns at once: fn stays queued
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> loop.runSync(() -> {
+            ran.add("abandoned fn");
+            return null;
+        }));
+        assertTrue(e.getMessage().contains("stopped before"), e.getMessage());
+
+        assertEquals("second", loop.runSync(() -> CompletableFuture.completedFuture("second")));
+        assertEquals(List.of(), ran);
+    }
+
+    @Test
     void runSyncFailsWhenTheLoopIsStoppedBeforeTheStageCompletes() {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> loop.runSync(() -> {
             loop.stop();
