@@ -322,7 +322,9 @@ public class IOStream implements AutoCloseable {
                 fail(r.future, new StreamClosedException(error), r.context);
                 return;
             }
-            readFromSocket();
+            if (channel.isConnected()) { // before connect: the read waits for the connection
+                readFromSocket();
+            }
         } catch (IOException e) {
             closeQuietlyOrLoud(e);
             return;
@@ -787,7 +789,9 @@ public class IOStream implements AutoCloseable {
 
     /**
      * Connects the channel to {@code address}; writes issued meanwhile are sent once connected. Fails with
-     * {@link StreamClosedException} caused by the {@link java.net.ConnectException} if refused.
+     * {@link StreamClosedException} caused by the {@link java.net.ConnectException} if refused. A read, writes
+     * or a close callback set up before (or while) connecting wait for the connection, and fail with the same
+     * cause if it is refused.
      */
     public CompletableFuture<IOStream> connect(SocketAddress address) {
         Objects.requireNonNull(address, "address");
@@ -928,15 +932,19 @@ public class IOStream implements AutoCloseable {
 
     /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
     void updateInterest() {
-        int events = 0;
-        if (read != null) {
-            events |= IOLoop.READ;
-        }
-        if (connecting || (!nothingQueued() && channel.isConnected())) {
-            events |= IOLoop.WRITE;
-        }
-        if (events == 0 && closeCallback != null && end == start) {
-            events = IOLoop.READ;
+        int events;
+        if (connecting) {
+            events = IOLoop.WRITE; // the connect's outcome; reads and writes wait for it
+        } else if (!channel.isConnected()) {
+            events = 0; // not connected yet: an unconnected socket polls as hung up, so nothing to wait for
+        } else {
+            events = read != null ? IOLoop.READ : 0;
+            if (!nothingQueued()) {
+                events |= IOLoop.WRITE;
+            }
+            if (events == 0 && closeCallback != null && end == start) {
+                events = IOLoop.READ;
+            }
         }
         events = transportInterest(events);
         if (events == registered) {
@@ -1022,6 +1030,9 @@ public class IOStream implements AutoCloseable {
         }
         if (connecting) {
             return "it is connecting";
+        }
+        if (!channel.isConnected()) {
+            return "it is not connected (connect first)";
         }
         if (end > start) {
             return (end - start) + " bytes are buffered";

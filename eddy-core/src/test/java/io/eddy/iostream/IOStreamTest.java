@@ -5,6 +5,8 @@ import io.eddy.ioloop.IOLoop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -471,6 +473,94 @@ class IOStreamTest {
         assertInstanceOf(ConnectException.class, e.getCause());
         assertTrue(write.isDone(), "the queued write failed too");
         assertTrue(client.closed());
+    }
+
+    /** What a stream may be given before it connects: each must wait for the connection, not fail the stream. */
+    enum BeforeConnect { CLOSE_CALLBACK, PENDING_READ, QUEUED_WRITE }
+
+    /** A port nobody listens on. */
+    private static InetSocketAddress refusedAddress() throws IOException {
+        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+            probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            return (InetSocketAddress) probe.getLocalAddress();
+        }
+    }
+
+    /** Puts {@code client} in {@code state} and returns the future of what was started (done for a close callback). */
+    private static CompletableFuture<?> prepare(IOStream client, BeforeConnect state) {
+        return switch (state) {
+            case CLOSE_CALLBACK -> {
+                client.setCloseCallback(() -> { });
+                yield CompletableFuture.completedFuture(null);
+            }
+            case PENDING_READ -> client.readBytes(1);
+            case QUEUED_WRITE -> client.write("queued".getBytes());
+        };
+    }
+
+    /** Completes after the loop has polled once more (a callback that queues the next one). */
+    private CompletableFuture<Void> afterAPoll() {
+        CompletableFuture<Void> polled = new CompletableFuture<>();
+        loop.addCallback(() -> loop.addCallback(() -> polled.complete(null)));
+        return polled;
+    }
+
+    @ParameterizedTest
+    @EnumSource(BeforeConnect.class)
+    void aRefusedConnectFailsWithTheConnectExceptionWhateverWasSetUpBeforeIt(BeforeConnect state) throws Exception {
+        InetSocketAddress refused = refusedAddress();
+        IOStream client = new IOStream(SocketChannel.open(), loop, StreamOptions.defaults());
+        CompletableFuture<?> started = loop.runSync(() -> CompletableFuture.completedFuture(prepare(client, state)), TIMEOUT);
+        sync(this::afterAPoll); // the loop polls with the unconnected channel registered
+        Throwable e = failure(() -> client.connect(refused));
+        assertInstanceOf(StreamClosedException.class, e);
+        assertInstanceOf(ConnectException.class, e.getCause(), "cause of " + e);
+        assertInstanceOf(ConnectException.class, client.error());
+        if (state != BeforeConnect.CLOSE_CALLBACK) {
+            ExecutionException failed = assertThrows(ExecutionException.class, () -> started.get(1, TimeUnit.SECONDS));
+            assertInstanceOf(ConnectException.class, failed.getCause().getCause(), "the " + state + " fails with the refusal");
+        }
+    }
+
+    @Test
+    void aReadAWriteAndACloseCallbackSetBeforeConnectWorkOnceConnected() throws Exception {
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            IOStream client = new IOStream(SocketChannel.open(), loop, StreamOptions.defaults());
+            List<String> closed = new ArrayList<>();
+            CompletableFuture<byte[]> read = onLoop(() -> {
+                client.setCloseCallback(() -> closed.add("closed"));
+                CompletableFuture<byte[]> r = client.readBytes(5);
+                client.write("hello".getBytes());
+                return r;
+            });
+            sync(this::afterAPoll);
+            sync(() -> client.connect(server.getLocalAddress()));
+            try (SocketChannel other = server.accept()) {
+                ByteBuffer b = ByteBuffer.allocate(5);
+                while (b.hasRemaining()) {
+                    other.read(b);
+                }
+                assertEquals("hello", text(b.array()));
+                other.write(ByteBuffer.wrap("world".getBytes()));
+                assertEquals("world", text(sync(() -> read)));
+                sync(this::afterAPoll);
+                assertEquals(List.of(), closed, "the stream lives until the peer closes");
+            }
+            sync(() -> client.readUntilClose());
+            sync(this::afterAPoll);
+            assertEquals(List.of("closed"), closed);
+        }
+    }
+
+    @Test
+    void startTlsBeforeConnectFailsNamingItAndLeavesTheStreamUsable() throws Exception {
+        IOStream client = new IOStream(SocketChannel.open(), loop, StreamOptions.defaults());
+        Throwable e = failure(() -> client.startTls(false, javax.net.ssl.SSLContext.getDefault(), "localhost"));
+        assertInstanceOf(IllegalStateException.class, e);
+        assertTrue(e.getMessage().contains("not connected"), e.getMessage());
+        Throwable refused = failure(() -> client.connect(refusedAddress()));
+        assertInstanceOf(ConnectException.class, refused.getCause());
     }
 
     // ------------------------------------------------------------------ close
