@@ -9,6 +9,7 @@ import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
@@ -973,11 +974,31 @@ public class IOStream implements AutoCloseable {
      * fails the future with {@link StreamClosedException} caused by the {@link javax.net.ssl.SSLException}.
      * Any thread; the future completes on the loop thread.
      *
+     * The handshake may take {@link SSLIOStream#DEFAULT_HANDSHAKE_TIMEOUT}.
+     *
      * @param serverHostname the name the server's certificate must match (client side; ignored server side)
      * @throws NullPointerException if {@code ctx} is null, or {@code serverHostname} is null on the client side
      */
     public CompletableFuture<SSLIOStream> startTls(boolean serverSide, SSLContext ctx, String serverHostname) {
+        return startTls(serverSide, ctx, serverHostname, SSLIOStream.DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    /**
+     * {@link #startTls(boolean, SSLContext, String)} with a limit on the handshake (see
+     * {@link SSLIOStream#setHandshakeTimeout}): past it the future fails with {@link StreamClosedException}
+     * caused by an {@link javax.net.ssl.SSLHandshakeException} saying so. Any thread.
+     *
+     * @param handshakeTimeout the limit, counted from the handshake's start; null or zero for none
+     * @throws NullPointerException     if {@code ctx} is null, or {@code serverHostname} is null on the client side
+     * @throws IllegalArgumentException if {@code handshakeTimeout} is negative
+     */
+    public CompletableFuture<SSLIOStream> startTls(boolean serverSide, SSLContext ctx, String serverHostname,
+                                                   Duration handshakeTimeout) {
         Objects.requireNonNull(ctx, "ctx");
+        if (handshakeTimeout != null && handshakeTimeout.isNegative()) {
+            throw new IllegalArgumentException("handshakeTimeout must not be negative (null or zero: none): "
+                    + handshakeTimeout);
+        }
         if (!serverSide) {
             Objects.requireNonNull(serverHostname, "serverHostname");
         }
@@ -992,6 +1013,7 @@ public class IOStream implements AutoCloseable {
             SSLIOStream tls;
             try {
                 tls = new SSLIOStream(channel, loop, options, ctx, serverSide, serverHostname);
+                tls.setHandshakeTimeout(handshakeTimeout); // on the loop thread: before the handshake starts
             } catch (RuntimeException e) {
                 fail(future, e, context);
                 return;

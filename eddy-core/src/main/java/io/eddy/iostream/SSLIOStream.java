@@ -1,12 +1,14 @@
 package io.eddy.iostream;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.Timeout;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -38,6 +40,9 @@ import javax.net.ssl.SSLSession;
  */
 public class SSLIOStream extends IOStream {
 
+    /** How long a handshake may take unless {@link #setHandshakeTimeout} says otherwise: 10 seconds. */
+    public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+
     private static final System.Logger LOG = System.getLogger("io.eddy.iostream");
     private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
 
@@ -52,6 +57,10 @@ public class SSLIOStream extends IOStream {
     private final ByteBuffer[] one = new ByteBuffer[1];
     private boolean handshakeStarted;
     private boolean handshakeDone;
+    /** Null: no limit. */
+    private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
+    private long handshakeStartedAt;
+    private Timeout handshakeTimer;
     private boolean inboundDone;
 
     /**
@@ -125,6 +134,59 @@ public class SSLIOStream extends IOStream {
     }
 
     /**
+     * Limits how long the handshake may take, counted from its start: if it has not finished by then, the
+     * stream closes with an {@link SSLHandshakeException} saying so as its {@link #error()}, so a peer that
+     * sends part of a handshake (or nothing) and goes quiet does not hold the connection. The default is
+     * {@link #DEFAULT_HANDSHAKE_TIMEOUT}. Applies to a handshake under way too (from when it started); no
+     * effect once it is done. Any thread.
+     *
+     * @param timeout the limit; null or zero for none
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     */
+    public void setHandshakeTimeout(Duration timeout) {
+        if (timeout != null && timeout.isNegative()) {
+            throw new IllegalArgumentException("handshake timeout must not be negative (null or zero: none): " + timeout);
+        }
+        Duration limit = timeout == null || timeout.isZero() ? null : timeout;
+        if (loop().inLoopThread()) {
+            applyHandshakeTimeout(limit);
+        } else {
+            loop().addCallback(() -> applyHandshakeTimeout(limit));
+        }
+    }
+
+    private void applyHandshakeTimeout(Duration limit) {
+        handshakeTimeout = limit;
+        if (handshakeStarted && !handshakeDone && !closed()) {
+            armHandshakeTimer();
+        }
+    }
+
+    /** (Re)schedules the close at the handshake's start plus the timeout. Loop thread. */
+    private void armHandshakeTimer() {
+        cancelHandshakeTimer();
+        if (handshakeTimeout == null) {
+            return;
+        }
+        Duration limit = handshakeTimeout;
+        Duration left = limit.minusNanos(loop().time() - handshakeStartedAt); // callLater saturates a huge one
+        handshakeTimer = loop().callLater(left, () -> {
+            handshakeTimer = null;
+            if (!handshakeDone && !closed()) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "TLS handshake timed out on " + channel());
+                close(new SSLHandshakeException("TLS handshake not finished within " + limit));
+            }
+        });
+    }
+
+    private void cancelHandshakeTimer() {
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel();
+            handshakeTimer = null;
+        }
+    }
+
+    /**
      * The engine's current TLS session (protocol, cipher suite, peer certificates once the handshake is
      * done). Loop thread (a snapshot elsewhere).
      */
@@ -165,6 +227,8 @@ public class SSLIOStream extends IOStream {
             return;
         }
         handshakeStarted = true;
+        handshakeStartedAt = loop().time();
+        armHandshakeTimer();
         engine.beginHandshake();
     }
 
@@ -253,6 +317,7 @@ public class SSLIOStream extends IOStream {
 
     private void finishHandshake() throws IOException {
         handshakeDone = true;
+        cancelHandshakeTimer();
         handshake.complete(this);
         super.connected(); // completes connect() and sends the writes queued meanwhile
     }
@@ -313,6 +378,7 @@ public class SSLIOStream extends IOStream {
 
     @Override
     void onClose(Throwable cause) {
+        cancelHandshakeTimer();
         try {
             flushNetOut(); // the last record of a write that already completed: one try, the socket is closing
         } catch (IOException | RuntimeException ignored) {

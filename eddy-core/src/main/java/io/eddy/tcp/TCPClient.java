@@ -275,7 +275,7 @@ public final class TCPClient {
             abandonOthers(); // the handshake decides now; the other attempts must not fail the connect
 
             // TLS on the winning connection, within the same timeout, checking the certificate against host.
-            stream.startTls(false, options.sslContext(), host).whenComplete((tls, e) -> {
+            stream.startTls(false, options.sslContext(), host, options.handshakeTimeout()).whenComplete((tls, e) -> {
                 if (e != null) {
                     fail(handshakeError(e, host, port));
                 } else if (!result.complete(tls)) {

@@ -230,9 +230,14 @@ public final class TCPServer {
         }
 
         private void accepted(SocketChannel channel, InetSocketAddress address) {
-            IOStream stream = options.sslContext() == null
-                    ? new IOStream(channel, loop, options.streamOptions())
-                    : new SSLIOStream(channel, loop, options.streamOptions(), options.sslContext(), true, null);
+            IOStream stream;
+            if (options.sslContext() == null) {
+                stream = new IOStream(channel, loop, options.streamOptions());
+            } else {
+                SSLIOStream tls = new SSLIOStream(channel, loop, options.streamOptions(), options.sslContext(), true, null);
+                tls.setHandshakeTimeout(options.handshakeTimeout());
+                stream = tls;
+            }
             if (streams.size() >= pruneAt) {
                 // Forget closed streams; pruning only when the set doubled keeps accepts O(1) amortised.
                 streams.removeIf(IOStream::closed);

@@ -1,9 +1,13 @@
 package io.eddy.iostream;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.VirtualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -21,8 +25,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -180,6 +187,104 @@ class SSLIOStreamTest {
         // The server sees the client's alert (or its close) and closes too.
         assertThrows(StreamClosedException.class, () -> sync(() -> serverHandshake));
         assertTrue(server.closed());
+    }
+
+    /** What a client sends before it goes quiet, in the handshake-timeout tests. */
+    enum BeforeSilence { NOTHING, TRUNCATED_CLIENT_HELLO, CLIENT_HELLO }
+
+    /** A TLS client's first flight (the ClientHello), as a JDK SSLEngine makes it. */
+    private static byte[] clientHello() throws Exception {
+        SSLEngine engine = CERTS.clientContext("TLS").createSSLEngine("localhost", 443);
+        engine.setUseClientMode(true);
+        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(ByteBuffer.allocate(0), out);
+        return java.util.Arrays.copyOf(out.array(), out.position());
+    }
+
+    private void sendRaw(byte[] bytes) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            clientChannel.write(b);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(BeforeSilence.class)
+    void aHandshakeNotDoneWithinItsTimeoutClosesTheStreamSayingSo(BeforeSilence sent) throws Exception {
+        VirtualClock clock = new VirtualClock();
+        try (IOLoop virtual = IOLoop.builder().clock(clock).build()) {
+            pair();
+            byte[] hello = clientHello();
+            switch (sent) {
+                case NOTHING -> { }
+                case TRUNCATED_CLIENT_HELLO -> sendRaw(java.util.Arrays.copyOf(hello, hello.length / 2));
+                case CLIENT_HELLO -> sendRaw(hello);
+            }
+            SSLIOStream server = new SSLIOStream(serverChannel, virtual, StreamOptions.defaults(),
+                    CERTS.serverContext("TLS"), true, null);
+            server.setHandshakeTimeout(Duration.ofSeconds(3));
+            long start = clock.nanoTime();
+
+            Throwable e = assertThrows(StreamClosedException.class,
+                    () -> virtual.runSync(server::waitForHandshake, Duration.ofHours(1)));
+
+            SSLHandshakeException cause = assertInstanceOf(SSLHandshakeException.class, e.getCause());
+            assertTrue(cause.getMessage().contains("PT3S"), cause.getMessage());
+            assertEquals(Duration.ofSeconds(3).toNanos(), clock.nanoTime() - start);
+            assertSame(cause, server.error());
+            assertFalse(serverChannel.isOpen(), "the connection is closed");
+        }
+    }
+
+    @Test
+    void aStreamNotToldOtherwiseGivesItsHandshakeTenSeconds() throws Exception {
+        VirtualClock clock = new VirtualClock();
+        try (IOLoop virtual = IOLoop.builder().clock(clock).build()) {
+            pair();
+            SSLIOStream server = new SSLIOStream(serverChannel, virtual, StreamOptions.defaults(),
+                    CERTS.serverContext("TLS"), true, null);
+            assertThrows(StreamClosedException.class, () -> virtual.runSync(server::waitForHandshake, Duration.ofHours(1)));
+            assertEquals(SSLIOStream.DEFAULT_HANDSHAKE_TIMEOUT.toNanos(), clock.nanoTime());
+            assertEquals(Duration.ofSeconds(10), SSLIOStream.DEFAULT_HANDSHAKE_TIMEOUT);
+        }
+    }
+
+    @Test
+    @Timeout(30) // the handshake below runs with no timer at all: nothing else would end a hang
+    void aZeroHandshakeTimeoutLetsAHandshakeWaitAndAHandshakeInTimeIsNotCut() throws Exception {
+        VirtualClock clock = new VirtualClock();
+        try (IOLoop virtual = IOLoop.builder().clock(clock).build()) {
+            pair();
+            SSLIOStream server = new SSLIOStream(serverChannel, virtual, StreamOptions.defaults(),
+                    CERTS.serverContext("TLS"), true, null);
+            server.setHandshakeTimeout(Duration.ZERO);
+            assertThrows(TimeoutException.class, () -> virtual.runSync(server::waitForHandshake, Duration.ofHours(2)));
+            assertFalse(server.closed(), "no limit: still waiting after two hours");
+
+            // The peer does the handshake now: it completes, and no timer is left behind. (No timer at all
+            // meanwhile: with one, the virtual clock would jump to it whenever a poll found the peer's next
+            // message still on its way through the kernel.)
+            SSLIOStream client = new SSLIOStream(clientChannel, virtual, StreamOptions.defaults(),
+                    CERTS.clientContext("TLS"), false, "localhost");
+            client.setHandshakeTimeout(null);
+            virtual.runSync(() -> CompletableFuture.allOf(server.waitForHandshake(), client.waitForHandshake()));
+            assertEquals(0, (int) virtual.runSync(() -> CompletableFuture.completedFuture(virtual.stats().pendingTimeouts())),
+                    "no handshake timer left behind");
+        }
+    }
+
+    @Test
+    void aNegativeHandshakeTimeoutIsRefusedNamingIt() throws Exception {
+        pair();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> server.setHandshakeTimeout(Duration.ofSeconds(-1)));
+        assertTrue(e.getMessage().contains("PT-1S"), e.getMessage());
+        IOStream plain = new IOStream(SocketChannel.open(), loop, StreamOptions.defaults());
+        IllegalArgumentException t = assertThrows(IllegalArgumentException.class,
+                () -> plain.startTls(true, CERTS.serverContext("TLS"), null, Duration.ofMillis(-5)));
+        assertTrue(t.getMessage().contains("PT-0.005S"), t.getMessage());
+        plain.close();
     }
 
     @Test

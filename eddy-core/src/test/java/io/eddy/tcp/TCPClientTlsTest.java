@@ -23,6 +23,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -143,6 +144,22 @@ class TCPClientTlsTest {
         });
         byte[] hello = socket.getInputStream().readAllBytes();
         assertTrue(hello.length > 0 && hello[0] == 0x16, "a TLS handshake record, then the end of the stream");
+    }
+
+    @Test
+    void aHandshakeTimeoutFailsTheConnectWithAnSslHandshakeExceptionSayingSo() throws Exception {
+        ServerSocketChannel silent = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+        opened.add(silent);
+        int port = ((InetSocketAddress) silent.getLocalAddress()).getPort();
+        assertEquals(Duration.ofSeconds(10), ConnectOptions.defaults().handshakeTimeout());
+        ConnectOptions tls = tls().withHandshakeTimeout(Duration.ofMillis(200));
+
+        SSLHandshakeException e = assertThrows(SSLHandshakeException.class,
+                () -> run(() -> new TCPClient().connect("127.0.0.1", port, tls)));
+
+        assertTrue(e.getMessage().contains("PT0.2S"), e.getMessage());
+        assertEquals(0, (int) loop.runSync(() -> CompletableFuture.completedFuture(loop.stats().pendingTimeouts())),
+                "no timer left behind");
     }
 
     @Test

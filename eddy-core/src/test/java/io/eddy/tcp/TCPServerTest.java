@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -22,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -218,6 +220,28 @@ class TCPServerTest {
             tls.getOutputStream().write("still fine\n".getBytes());
             assertEquals("still fine\n", new String(tls.getInputStream().readNBytes(11)));
         }
+    }
+
+    @Test
+    void aTlsServerClosesAConnectionWhoseHandshakeOutlastsTheHandshakeTimeout() throws Exception {
+        io.eddy.iostream.TestCertificates certificates = io.eddy.iostream.TestCertificates.get();
+        ServerOptions options = ServerOptions.defaults().withSslContext(certificates.serverContext("TLS"))
+                .withHandshakeTimeout(Duration.ofMillis(200));
+        assertEquals(Duration.ofSeconds(10), ServerOptions.defaults().handshakeTimeout());
+        CompletableFuture<Throwable> error = new CompletableFuture<>();
+        TCPServer server = new TCPServer((stream, address) -> {
+            stream.setCloseCallback(() -> error.complete(stream.error()));
+            return null;
+        }, options);
+        ServingLoop serving = new ServingLoop(IOLoop.create(), server, "tls-server-loop");
+        cleanup.add(serving::close);
+        try (Socket silent = connect(serving.address())) {
+            silent.setSoTimeout(10_000);
+            assertEquals(-1, silent.getInputStream().read(), "the server closes the silent connection");
+        }
+        Throwable cause = error.get(10, TimeUnit.SECONDS);
+        assertInstanceOf(javax.net.ssl.SSLHandshakeException.class, cause);
+        assertTrue(cause.getMessage().contains("PT0.2S"), cause.getMessage());
     }
 
     @Test
