@@ -1138,21 +1138,45 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
     }
 
+    /**
+     * Hands {@code t} to the context's handlers, then the loop's. Throws nothing but a
+     * {@link VirtualMachineError}: an error while reporting an error (a logging backend that cannot open a
+     * file when the process is out of descriptors, say) must not end the loop.
+     */
     private void report(Throwable t, Context context) {
         if (t instanceof VirtualMachineError e) {
             throw e;
         }
-        Throwable unhandled = context.handle(t);
-        if (unhandled == null) {
-            return;
-        }
+        Throwable unhandled;
         try {
+            unhandled = context.handle(t);
+            if (unhandled == null) {
+                return;
+            }
             exceptionHandler.accept(unhandled);
         } catch (VirtualMachineError e) {
             throw e;
         } catch (Throwable handlerFailure) {
-            handlerFailure.addSuppressed(unhandled);
-            LOG.log(System.Logger.Level.ERROR, "IOLoop exception handler failed", handlerFailure);
+            handlerFailure.addSuppressed(t);
+            lastResortReport(handlerFailure);
+        }
+    }
+
+    /** Logs a failure of the reporting itself; if even that fails, one line on standard error, else nothing. */
+    private static void lastResortReport(Throwable failure) {
+        try {
+            LOG.log(System.Logger.Level.ERROR, "IOLoop exception handler failed", failure);
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable logFailed) {
+            try {
+                System.err.println("io.eddy.ioloop: an exception handler failed (" + failure
+                        + ") and logging it failed too (" + logFailed + ")");
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (Throwable ignored) {
+                // nowhere left to report to; the loop goes on
+            }
         }
     }
 

@@ -98,21 +98,33 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
         failuresInARow++;
         boolean exhausted = outOfResources(e);
         if (!exhausted && failuresInARow < 2) {
-            LOG.log(ERROR, "Error accepting a connection on " + local() + "; trying the next one", e);
+            logQuietly(ERROR, "Error accepting a connection on " + local() + "; trying the next one", e);
             return false;
         }
-        if (!failing) {
-            failing = true;
-            LOG.log(WARNING, (exhausted ? "Out of file descriptors or memory" : "Accept keeps failing")
-                    + " on " + local() + " (" + e.getMessage() + "): not accepting for " + backoff.toMillis()
-                    + " ms, then retrying with back-off up to " + MAX_BACKOFF.toMillis()
-                    + " ms until it works; open connections are served meanwhile");
-        }
+        // Pause first, log after: out of descriptors, logging may fail too (it may need a file).
         loop.updateHandler(server, IOLoop.NONE);
         Duration wait = backoff;
         backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
         retry = loop.callLater(wait, this::resume);
+        if (!failing) {
+            failing = true; // one WARNING per failing period, not one per failure
+            logQuietly(WARNING, (exhausted ? "Out of file descriptors or memory" : "Accept keeps failing")
+                    + " on " + local() + " (" + e.getMessage() + "): not accepting for " + wait.toMillis()
+                    + " ms, then retrying with back-off up to " + MAX_BACKOFF.toMillis()
+                    + " ms until it works; open connections are served meanwhile", null);
+        }
         return true;
+    }
+
+    /** Logs, unless logging itself fails (as it may when the process is out of descriptors). */
+    private static void logQuietly(System.Logger.Level level, String message, Throwable error) {
+        try {
+            LOG.log(level, message, error);
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable loggingFailed) {
+            // nowhere to report it: accepting goes on (or pauses) as if it had been logged
+        }
     }
 
     private void resume() {
@@ -133,7 +145,7 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
         backoff = FIRST_BACKOFF;
         if (failing) {
             failing = false;
-            LOG.log(INFO, "Accepting connections again on " + local());
+            logQuietly(INFO, "Accepting connections again on " + local(), null);
         }
     }
 

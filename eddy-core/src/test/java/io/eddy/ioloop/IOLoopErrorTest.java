@@ -70,6 +70,48 @@ class IOLoopErrorTest {
     }
 
     @Test
+    void anErrorWhileReportingAnErrorDoesNotEndTheLoopEvenWhenLoggingFailsToo() throws Exception {
+        // Out of file descriptors, the JDK's log formatter cannot load its time-zone data: every log call throws.
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger("io.eddy.ioloop");
+        java.util.logging.Handler broken = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                throw new NoClassDefFoundError("Could not initialize class sun.util.calendar.ZoneInfoFile (expected in this test)");
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(broken);
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream lastResort = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(lastResort, true));
+        try (IOLoop defaultHandler = IOLoop.create();
+             IOLoop failingHandler = IOLoop.builder().exceptionHandler(e -> {
+                 throw new NoClassDefFoundError("handler broke (expected in this test)");
+             }).build()) {
+            for (IOLoop loop : List.of(defaultHandler, failingHandler)) {
+                String result = loop.runSync(() -> {
+                    loop.addCallback(() -> { throw new IllegalStateException("first (expected in this test)"); });
+                    CompletableFuture<String> after = new CompletableFuture<>();
+                    loop.addCallback(() -> loop.addCallback(() -> after.complete("survived")));
+                    return after;
+                });
+                assertEquals("survived", result);
+            }
+        } finally {
+            System.setErr(stderr);
+            logger.removeHandler(broken);
+        }
+        assertTrue(lastResort.toString().contains("logging it failed too"), lastResort.toString());
+    }
+
+    @Test
     void aVirtualMachineErrorPropagatesOutOfStart() {
         try (IOLoop loop = IOLoop.create()) {
             loop.addCallback(() -> { throw new InternalError("vm broke"); });
