@@ -1103,8 +1103,9 @@ public class IOStream implements AutoCloseable {
         } else if (e instanceof UnsatisfiableReadException) {
             LOG.log(System.Logger.Level.INFO, "Unsatisfiable read, closing connection: " + e.getMessage());
         } else if (e instanceof javax.net.ssl.SSLException) {
-            // A peer's TLS mistake (a plaintext client, an unknown certificate): one line, no stack trace.
-            LOG.log(System.Logger.Level.WARNING, "TLS error on " + channel + ", closing it: " + e);
+            // A peer that does not speak TLS (a port scan, a plaintext client, garbage) is the peer's problem,
+            // and a flood of them must not flood the log: DEBUG. The error stays in error() and the futures.
+            LOG.log(System.Logger.Level.DEBUG, () -> "TLS error on " + channel + ", closing it: " + e);
         } else if (!(e instanceof StreamBufferFullException)) {
             LOG.log(System.Logger.Level.WARNING, "error on " + channel + ", closing it", e);
         }
