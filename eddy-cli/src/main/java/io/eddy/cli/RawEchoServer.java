@@ -9,6 +9,7 @@ import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -38,6 +39,9 @@ public final class RawEchoServer implements AutoCloseable {
     // s.recv(1024): larger, so that a message of a few KB is usually one read and one send.
     private static final int READ_BUFFER_SIZE = 16 * 1024;
 
+    /** How long accepting pauses after a failed accept (out of file descriptors, say). */
+    static final Duration ACCEPT_PAUSE = Duration.ofMillis(100);
+
     /** Received and sent data is printed up to this many bytes, then elided. */
     private static final int PRINTED_BYTES = 64;
 
@@ -49,6 +53,9 @@ public final class RawEchoServer implements AutoCloseable {
     // message_queue_map = {}: each connection's data waiting to be echoed. The demo's fd_map is not
     // needed: an Eddy handler is given the channel itself, not a file descriptor.
     private final Map<SocketChannel, ArrayDeque<ByteBuffer>> messageQueues = new HashMap<>();
+
+    /** Accepting failed and has not worked since: the failure was printed once. */
+    private boolean acceptFailing;
 
     // One read buffer for every connection: handlers run one at a time, on the loop thread.
     // Each read is copied out of it into the connection's queue.
@@ -98,7 +105,16 @@ public final class RawEchoServer implements AutoCloseable {
     // def handle_server(fd, event): READ on a listening channel means a connection can be accepted.
     private void handleServer(ServerSocketChannel s, int events) throws IOException {
         // conn, cli_addr = s.accept()
-        SocketChannel conn = s.accept();
+        SocketChannel conn;
+        try {
+            conn = s.accept();
+        } catch (IOException e) {
+            // Not in the demo, which would spin here: out of file descriptors, the connection stays in the
+            // backlog and READ fires again at once. Pause accepting for a while; open connections go on.
+            pauseAccepting(e);
+            return;
+        }
+        acceptFailing = false;
         if (conn == null) {
             return; // readiness is a hint: the connection went away before the accept
         }
@@ -112,6 +128,20 @@ public final class RawEchoServer implements AutoCloseable {
         loop.addHandler(conn, (client, ev) -> handleClient(cliAddr, client, ev), IOLoop.READ);
         // message_queue_map[conn] = Queue.Queue()
         messageQueues.put(conn, new ArrayDeque<>());
+    }
+
+    /** Stops watching the listening socket for {@link #ACCEPT_PAUSE}, printing why once until an accept works again. */
+    private void pauseAccepting(IOException e) {
+        loop.updateHandler(server, IOLoop.NONE);
+        loop.callLater(ACCEPT_PAUSE, () -> {
+            if (server.isOpen()) {
+                loop.updateHandler(server, IOLoop.READ);
+            }
+        });
+        if (log != null && !acceptFailing) {
+            log.println("accept failed: " + e.getMessage() + "; retrying every " + ACCEPT_PAUSE.toMillis() + " ms");
+        }
+        acceptFailing = true;
     }
 
     // def handle_client(cli_addr, fd, event)
