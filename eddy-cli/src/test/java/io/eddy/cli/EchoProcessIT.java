@@ -2,103 +2,27 @@ package io.eddy.cli;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code java -jar eddy.jar echo ...} as its own process, as a user runs it. */
 final class EchoProcessIT {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
-    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
-
-    /** A running eddy process; closing it kills it if it is still alive. */
-    private static final class Eddy implements AutoCloseable {
-        final Process process;
-        final Lines stdout = new Lines();
-        final StringBuffer stderr = new StringBuffer();
-        private final List<Thread> readers = new ArrayList<>();
-
-        Eddy(String... args) throws IOException {
-            this(List.of(), args);
-        }
-
-        /** Runs eddy behind {@code launcher} (a command that execs its arguments). */
-        Eddy(List<String> launcher, String... args) throws IOException {
-            String jar = System.getProperty("eddy.jar");
-            assertNotNull(jar, "system property eddy.jar (set by failsafe)");
-            List<String> command = new ArrayList<>(launcher);
-            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar));
-            command.addAll(List.of(args));
-            process = new ProcessBuilder(command).start();
-            readers.add(pump(process.getInputStream(), stdout::add));
-            readers.add(pump(process.getErrorStream(), line -> stderr.append(line).append('\n')));
-        }
-
-        static Thread pump(InputStream stream, Consumer<String> sink) {
-            return Thread.ofVirtual().start(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-                    for (String line = in.readLine(); line != null; line = in.readLine()) {
-                        sink.accept(line);
-                    }
-                } catch (IOException closed) {
-                    // the process is gone
-                }
-            });
-        }
-
-        /** Reads the first line, which must be "listening on 127.0.0.1:PORT", and returns the address. */
-        InetSocketAddress awaitListening() throws InterruptedException {
-            String line = stdout.next(TIMEOUT);
-            Matcher m = LISTENING.matcher(line);
-            assertTrue(m.matches(), "first line: " + line + "; stderr: " + stderr);
-            return new InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1)));
-        }
-
-        /** Sends {@code signal}, waits for the exit and for all the output, and returns the exit code. */
-        int stopWith(String signal) throws Exception {
-            if (signal.equals("TERM")) {
-                process.destroy(); // SIGTERM on Linux
-            } else {
-                Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).start();
-                assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal);
-            }
-            assertTrue(process.waitFor(10, TimeUnit.SECONDS), "still running 10 s after SIG" + signal);
-            for (Thread reader : readers) {
-                reader.join(TIMEOUT);
-            }
-            return process.exitValue();
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            }
-        }
-    }
 
     @Test
     void echoesTwentyConcurrentClientsByteForByteThenExitsZeroOnSigterm() throws Exception {
-        try (Eddy eddy = new Eddy("echo", "--raw", "--port", "0", "--quiet")) {
+        try (EddyProcess eddy = new EddyProcess("echo", "--raw", "--port", "0", "--quiet")) {
             InetSocketAddress address = eddy.awaitListening();
 
             BlockingEchoClients.run(address, 20, 1000);
@@ -111,7 +35,7 @@ final class EchoProcessIT {
 
     @Test
     void theStreamServerOnTwoLoopsEchoesTwentyClientsThenExitsZeroOnSigterm() throws Exception {
-        try (Eddy eddy = new Eddy("echo", "--port", "0", "--loops", "2", "--quiet")) {
+        try (EddyProcess eddy = new EddyProcess("echo", "--port", "0", "--loops", "2", "--quiet")) {
             InetSocketAddress address = eddy.awaitListening();
 
             BlockingEchoClients.run(address, 20, 1000);
@@ -124,7 +48,7 @@ final class EchoProcessIT {
 
     @Test
     void netcatTalksToTheStreamServer() throws Exception {
-        try (Eddy eddy = new Eddy("echo", "--port", "0")) {
+        try (EddyProcess eddy = new EddyProcess("echo", "--port", "0")) {
             InetSocketAddress address = eddy.awaitListening();
             Process nc = new ProcessBuilder("nc", "-N", "-w", "10", "127.0.0.1", String.valueOf(address.getPort())).start();
             try {
@@ -146,7 +70,7 @@ final class EchoProcessIT {
 
     @Test
     void opensslTalksTlsToTheStreamServerOnTwoLoops() throws Exception {
-        try (Eddy eddy = new Eddy("echo", "--tls", "--port", "0", "--loops", "2")) {
+        try (EddyProcess eddy = new EddyProcess("echo", "--tls", "--port", "0", "--loops", "2")) {
             InetSocketAddress address = eddy.awaitListening();
             String certificateLine = eddy.stdout.next(TIMEOUT);
             assertTrue(certificateLine.matches("tls certificate self-signed for localhost, 127\\.0\\.0\\.1, SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}"),
@@ -172,7 +96,7 @@ final class EchoProcessIT {
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
             Lines echoed = new Lines();
-            Thread reader = Eddy.pump(client.getInputStream(), echoed::add);
+            Thread reader = EddyProcess.pump(client.getInputStream(), echoed::add);
             OutputStream in = client.getOutputStream();
             in.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
             in.flush();
@@ -187,7 +111,7 @@ final class EchoProcessIT {
 
     @Test
     void withoutQuietTheRawServerPrintsConnectionReceivedAndClosingLines() throws Exception {
-        try (Eddy eddy = new Eddy("echo", "--raw", "--port", "0")) {
+        try (EddyProcess eddy = new EddyProcess("echo", "--raw", "--port", "0")) {
             InetSocketAddress address = eddy.awaitListening();
             String client;
             try (Socket socket = new Socket()) {
@@ -213,7 +137,7 @@ final class EchoProcessIT {
         // its children, and the JVM then leaves SIGINT alone. Perl (part of every Debian system) resets
         // SIGINT to its default and execs eddy, so the test sees what a user at a terminal sees.
         List<String> defaultSigint = List.of("perl", "-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die \"exec: $!\"");
-        try (Eddy eddy = new Eddy(defaultSigint, "echo", "--port", "0", "--quiet")) {
+        try (EddyProcess eddy = new EddyProcess(defaultSigint, "echo", "--port", "0", "--quiet")) {
             eddy.awaitListening();
             assertEquals(0, eddy.stopWith("INT"), "exit code; stderr: " + eddy.stderr);
         }

@@ -18,16 +18,16 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Lines printed by a server, for a test to wait on instead of sleeping. Any thread adds lines (through
  * {@link #add} or {@link #printStream()}); one test thread takes them.
  */
-final class Lines {
+public final class Lines {
 
     private final BlockingQueue<String> queue = new LinkedBlockingQueue<>();
 
-    void add(String line) {
+    public void add(String line) {
         queue.add(line);
     }
 
     /** A stream whose every line (without its line separator) is added; for one writing thread. */
-    PrintStream printStream() {
+    public PrintStream printStream() {
         OutputStream sink = new OutputStream() {
             private final ByteArrayOutputStream line = new ByteArrayOutputStream();
 
@@ -45,7 +45,7 @@ final class Lines {
     }
 
     /** The next line; fails if none comes within {@code timeout}. */
-    String next(Duration timeout) throws InterruptedException {
+    public String next(Duration timeout) throws InterruptedException {
         String line = queue.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
         if (line == null) {
             fail("no line printed within " + timeout);
@@ -54,12 +54,12 @@ final class Lines {
     }
 
     /** Takes lines until one equals {@code expected}; fails if it does not come within {@code timeout}. */
-    void await(String expected, Duration timeout) throws InterruptedException {
+    public void await(String expected, Duration timeout) throws InterruptedException {
         awaitMatching(expected::equals, "'" + expected + "'", timeout);
     }
 
     /** Takes lines until one starts with {@code prefix} and returns it; fails if none comes within {@code timeout}. */
-    String awaitStartingWith(String prefix, Duration timeout) throws InterruptedException {
+    public String awaitStartingWith(String prefix, Duration timeout) throws InterruptedException {
         return awaitMatching(line -> line.startsWith(prefix), "starting with '" + prefix + "'", timeout);
     }
 
@@ -80,7 +80,7 @@ final class Lines {
     }
 
     /** The lines added and not taken yet. */
-    List<String> drain() {
+    public List<String> drain() {
         List<String> rest = new ArrayList<>();
         queue.drainTo(rest);
         return rest;
