@@ -287,6 +287,66 @@ class SSLIOStreamTest {
         plain.close();
     }
 
+    /**
+     * A client socket whose every byte goes out on its own, and reaches the server stream before the next:
+     * after each byte it waits until {@code loop} has polled (and so read it) once more.
+     */
+    private static java.net.Socket tricklingSocket(IOLoop loop) {
+        return new java.net.Socket() {
+            @Override
+            public java.io.OutputStream getOutputStream() throws IOException {
+                java.io.OutputStream out = super.getOutputStream();
+                return new java.io.OutputStream() {
+                    @Override
+                    public void write(int b) throws IOException {
+                        out.write(b);
+                        out.flush();
+                        try {
+                            // Two loop iterations: the second's callbacks run after the first's poll and dispatch.
+                            loop.submit(() -> null).get(10, TimeUnit.SECONDS);
+                            loop.submit(() -> null).get(10, TimeUnit.SECONDS);
+                        } catch (Exception e) {
+                            throw new IOException("the loop did not take the byte", e);
+                        }
+                    }
+
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        for (int i = 0; i < len; i++) {
+                            write(b[off + i]);
+                        }
+                    }
+                };
+            }
+        };
+    }
+
+    @Test
+    void aHandshakeTrickledOneByteAtATimeSucceeds() throws Exception {
+        InetSocketAddress address = (InetSocketAddress) listener.getLocalAddress();
+        java.net.Socket trickling = tricklingSocket(loop);
+        trickling.setTcpNoDelay(true);
+        trickling.connect(address, 10_000);
+        serverChannel = listener.accept();
+        SSLIOStream server = server(CERTS.serverContext("TLS"));
+        onLoop(() -> {
+            echo(server);
+            return null;
+        });
+        CompletableFuture<String> echoed = CompletableFuture.supplyAsync(() -> {
+            try (javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) CERTS.clientContext("TLS").getSocketFactory()
+                    .createSocket(trickling, "localhost", address.getPort(), true)) {
+                tls.setSoTimeout(10_000);
+                tls.getOutputStream().write("trickled".getBytes(StandardCharsets.US_ASCII));
+                return new String(tls.getInputStream().readNBytes(8), StandardCharsets.US_ASCII);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        assertEquals("trickled", sync(() -> echoed));
+        assertNull(server.error(), "the server saw a clean handshake, records and end of stream");
+    }
+
     @Test
     void aPlaintextClientMakesTheTlsServerCloseWithAnSslExceptionAndTheLoopGoesOn() throws Exception {
         pair();
