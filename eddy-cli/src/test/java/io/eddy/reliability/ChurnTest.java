@@ -53,12 +53,12 @@ class ChurnTest {
             }
 
             server.assertIdle();
-            Fixture.assertFdsBackTo(fds);
+            int fdsAfter = Fixture.assertFdsBackTo(fds);
             server.assertServesAFreshClient();
             server.assertNoUncaughtExceptions();
             log.assertNothingAbove(Level.FINE);
             System.out.printf("ChurnTest %s: %d cycles, fds %d -> %d, stats %s -> %s%n",
-                    kind, CYCLES, fds, Fixture.openFds(), before, server.stats());
+                    kind, CYCLES, fds, fdsAfter, before, server.stats());
         }
     }
 }

@@ -378,10 +378,15 @@ final class Fixture {
         }
     }
 
-    /** Waits (up to {@link #TIMEOUT}) until the fd count is at most {@code baseline}; fails listing the extra ones. */
-    static void assertFdsBackTo(int baseline) {
+    /**
+     * Waits (up to {@link #TIMEOUT}) until the fd count is at most {@code baseline} and returns the count
+     * seen then; fails listing the open fds by kind.
+     */
+    static int assertFdsBackTo(int baseline) {
+        int[] seen = {0};
         try {
-            await("the fd count back to " + baseline, () -> openFds() <= baseline);
+            await("the fd count back to " + baseline, () -> (seen[0] = openFds()) <= baseline);
+            return seen[0];
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "; now " + openFds() + " open: " + describeFds(), e);
         }

@@ -79,10 +79,12 @@ class HalfCloseTest {
             }
 
             server.assertIdle();
-            Fixture.assertFdsBackTo(fds);
+            int fdsAfter = Fixture.assertFdsBackTo(fds);
             server.assertServesAFreshClient();
             server.assertNoUncaughtExceptions();
             log.assertNothingAbove(Level.FINE);
+            System.out.printf("HalfCloseTest %s: %d clients (%d sizes, 0 B to 4 MiB), fds %d -> %d%n",
+                    kind, clients.size(), SIZES.length, fds, fdsAfter);
         }
     }
 }

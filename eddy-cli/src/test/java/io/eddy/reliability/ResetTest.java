@@ -59,12 +59,12 @@ class ResetTest {
             assertTrue(unechoed > 0, "every reset came after the whole echo: nothing was cut off");
 
             server.assertIdle();
-            Fixture.assertFdsBackTo(fds);
+            int fdsAfter = Fixture.assertFdsBackTo(fds);
             server.assertServesAFreshClient();
             server.assertNoUncaughtExceptions();
             log.assertNothingAbove(Level.FINE);
             System.out.printf("ResetTest %s: %d resets, %d bytes sent and not echoed before them, fds %d -> %d%n",
-                    kind, CONNECTIONS, unechoed, fds, Fixture.openFds());
+                    kind, CONNECTIONS, unechoed, fds, fdsAfter);
         }
     }
 }
