@@ -42,18 +42,18 @@ class ResetTest {
                     ByteBuffer out = ByteBuffer.wrap(Fixture.pattern(MESSAGE, i));
                     client.write(out);
                     int sent = out.position();
-                    assertTrue(sent >= BEFORE_RESET, "the kernel took only " + sent + " bytes");
+                    assertTrue(sent > 0, "the kernel took nothing");
                     client.configureBlocking(true);
-                    ByteBuffer in = ByteBuffer.allocate(BEFORE_RESET);
+                    ByteBuffer in = ByteBuffer.allocate(Math.min(sent, BEFORE_RESET));
                     while (in.hasRemaining()) {
                         if (client.read(in) < 0) {
                             throw new AssertionError("connection " + i + ": end of stream after " + in.position() + " bytes");
                         }
                     }
-                    for (int b = 0; b < BEFORE_RESET; b++) {
+                    for (int b = 0; b < in.capacity(); b++) {
                         assertEquals(Fixture.patternByte(i, b), in.get(b), "connection " + i + ", echoed byte " + b);
                     }
-                    unechoed += sent - BEFORE_RESET;
+                    unechoed += sent - in.capacity();
                 } // close with SO_LINGER 0: RST
             }
             assertTrue(unechoed > 0, "every reset came after the whole echo: nothing was cut off");
