@@ -67,4 +67,28 @@ class ResetTest {
                     kind, CONNECTIONS, unechoed, fds, fdsAfter);
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void abortiveClosesRightAfterConnectingAreQuietAndLeaveNothingBehind(Kind kind) throws Exception {
+        // The RST may come before the server accepts, between its accept and its first read, or after.
+        try (LogCapture log = new LogCapture(); EchoServer server = Fixture.start(kind)) {
+            int fds = server.warmUpAndCountFds();
+            for (int i = 0; i < CONNECTIONS; i++) {
+                try (SocketChannel client = SocketChannel.open(server.address)) {
+                    client.setOption(StandardSocketOptions.SO_LINGER, 0);
+                    if (i % 2 == 0) {
+                        client.write(ByteBuffer.wrap(Fixture.pattern(100, i)));
+                    }
+                }
+            }
+
+            server.assertIdle();
+            int fdsAfter = Fixture.assertFdsBackTo(fds);
+            server.assertServesAFreshClient();
+            server.assertNoUncaughtExceptions();
+            log.assertNothingAbove(Level.FINE);
+            System.out.printf("ResetTest %s: %d resets right after connecting, fds %d -> %d%n", kind, CONNECTIONS, fds, fdsAfter);
+        }
+    }
 }
