@@ -97,6 +97,21 @@ public final class RawEchoServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The bytes received and not yet echoed, over all connections: what the server holds for peers that
+     * do not read. Each connection holds at most one read's worth (it reads again only once its queue is
+     * empty). Loop thread, or any thread while the loop is not running.
+     */
+    public long queuedBytes() {
+        long n = 0;
+        for (ArrayDeque<ByteBuffer> queue : messageQueues.values()) {
+            for (ByteBuffer b : queue) {
+                n += b.remaining();
+            }
+        }
+        return n;
+    }
+
     /** The address the server listens on, with the real port. Any thread. */
     public InetSocketAddress address() {
         return address;

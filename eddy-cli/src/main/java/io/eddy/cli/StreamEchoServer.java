@@ -34,7 +34,7 @@ import java.util.function.BiFunction;
  * <p>Threads: {@link #start} and {@link #shutdown} from the thread that set the server up; the streams
  * run on their loops' threads.
  */
-final class StreamEchoServer {
+public final class StreamEchoServer {
 
     private static final int READ_SIZE = 64 * 1024;
     /** Each loop thread's read buffer, shared by its connections (see the class description). */
@@ -56,7 +56,7 @@ final class StreamEchoServer {
      * @param log        where to print connections and closes; null for nothing
      * @param sslContext TLS for every connection, or null for plain TCP
      */
-    static StreamEchoServer start(String host, int port, int loopCount, PrintStream log, SSLContext sslContext)
+    public static StreamEchoServer start(String host, int port, int loopCount, PrintStream log, SSLContext sslContext)
             throws IOException {
         TCPServer server = new TCPServer(handler(log),
                 ServerOptions.defaults().withReusePort(loopCount > 1).withSslContext(sslContext));
@@ -91,7 +91,13 @@ final class StreamEchoServer {
         }
     }
 
-    static StreamHandler handler(PrintStream log) {
+    /**
+     * The echo of one connection, for a {@link TCPServer} of the caller's own (tests use it on a loop they
+     * build). Runs on the stream's loop thread.
+     *
+     * @param log where to print connections and closes; null for nothing
+     */
+    public static StreamHandler handler(PrintStream log) {
         return (stream, address) -> {
             if (log != null) {
                 String client = RawEchoServer.format(address);
@@ -142,12 +148,12 @@ final class StreamEchoServer {
     }
 
     /** The address of the first listening socket, with the real port. */
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return address;
     }
 
     /** Stops listening, stops every loop and closes its connections; returns once the loop threads ended. */
-    void shutdown() throws InterruptedException {
+    public void shutdown() throws InterruptedException {
         server.stop();
         for (IOLoop loop : loops) {
             loop.shutdown();

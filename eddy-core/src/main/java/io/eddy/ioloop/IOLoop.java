@@ -96,6 +96,8 @@ public final class IOLoop implements Executor, AutoCloseable {
     private final Object lifecycle = new Object();
     /** runInExecutor tasks still running; while any is, a virtual clock does not jump. */
     private final AtomicInteger executorTasks = new AtomicInteger();
+    /** Foreign-thread enqueues between their closed check and their offer; close() waits for them to finish. */
+    private final AtomicInteger enqueuing = new AtomicInteger();
     private final Consumer<Throwable> exceptionHandler;
 
     private ScheduledTimeout[] due = new ScheduledTimeout[64];
@@ -578,6 +580,9 @@ public final class IOLoop implements Executor, AutoCloseable {
             }
         }
         pendingTimeouts = 0;
+        while (enqueuing.get() != 0) {
+            Thread.yield(); // an addCallback that saw the loop open is offering its callback: discard it too
+        }
         int discarded = 0;
         while (!callbacks.isEmpty()) {
             callbacks.take();
@@ -803,14 +808,19 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     private void enqueue(Runnable task, Context context) {
-        if (closed) {
-            throw new RejectedExecutionException("IOLoop is closed");
-        }
-        callbacks.offer(task, context);
-        if (loopThread != Thread.currentThread()) {
+        // Counted from the check to the offer, and close() waits for the count to drop after setting closed:
+        // a callback is either rejected here or offered before close() discards it (and counts it), never
+        // both, and never run after its caller was told it was rejected.
+        enqueuing.incrementAndGet();
+        try {
             if (closed) {
                 throw new RejectedExecutionException("IOLoop is closed");
             }
+            callbacks.offer(task, context);
+        } finally {
+            enqueuing.decrementAndGet();
+        }
+        if (loopThread != Thread.currentThread()) {
             wakeUp();
         }
     }

@@ -1192,6 +1192,24 @@ public class IOStream implements AutoCloseable {
         return !nothingQueued();
     }
 
+    /**
+     * Bytes received from the socket and held in the read buffer, not yet delivered to a read: what
+     * this stream holds of the peer's data. At most {@link StreamOptions#maxBufferSize()}. Loop thread
+     * (a snapshot elsewhere).
+     */
+    public int bufferedReadBytes() {
+        return end - start;
+    }
+
+    /**
+     * Bytes accepted by {@code write} and not yet handed to the kernel: what this stream holds for a
+     * peer that does not read. At most {@link StreamOptions#maxWriteBufferSize()}; after a close, what
+     * was dropped. Loop thread (a snapshot elsewhere).
+     */
+    public long bufferedWriteBytes() {
+        return bytesQueued - bytesWritten;
+    }
+
     /** Sets TCP_NODELAY; errors on a closing socket are ignored. Any thread. */
     public void setNoDelay(boolean noDelay) {
         onLoop(() -> {
