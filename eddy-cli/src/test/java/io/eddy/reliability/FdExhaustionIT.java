@@ -64,7 +64,7 @@ class FdExhaustionIT {
                         c.connect(address); // completes in the kernel, or waits in its SYN queue
                         flood.add(c);
                     }
-                    Conditions.await("the server holds (nearly) " + FD_LIMIT + " descriptors",
+                    Fixture.await("the server holds (nearly) " + FD_LIMIT + " descriptors",
                             () -> fdCount(pid) >= FD_LIMIT - 8);
                     // Out of descriptors now, with connections left in the backlog: a spinning accept shows here.
                     double share = cpuShareOver(MEASURED_MILLIS, () -> cpuTicks(pid));
@@ -79,7 +79,7 @@ class FdExhaustionIT {
                     }
                 }
 
-                Conditions.await("the server's descriptors back to " + before, () -> fdCount(pid) <= before);
+                Fixture.await("the server's descriptors back to " + before, () -> fdCount(pid) <= before);
                 try (Client fresh = Client.open(address, tls)) {
                     fresh.echo("served after the flood");
                 }
