@@ -1,6 +1,7 @@
 package io.eddy.reliability;
 
 import io.eddy.cli.EddyProcess;
+import io.eddy.cli.TestTls;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -13,15 +14,11 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -124,7 +121,7 @@ class FdExhaustionIT {
     private record Client(Socket socket) implements AutoCloseable {
 
         static Client open(InetSocketAddress address, boolean tls) throws Exception {
-            Socket socket = tls ? trustingEveryone().getSocketFactory().createSocket() : new Socket();
+            Socket socket = tls ? TestTls.clientTrustingAnyServer().getSocketFactory().createSocket() : new Socket();
             socket.connect(address, 10_000);
             socket.setSoTimeout(10_000);
             if (socket instanceof SSLSocket s) {
@@ -145,26 +142,6 @@ class FdExhaustionIT {
         @Override
         public void close() throws IOException {
             socket.close();
-        }
-
-        private static SSLContext trustingEveryone() throws Exception {
-            TrustManager trustAll = new X509TrustManager() {
-                @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
-
-                @Override
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            };
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, new TrustManager[]{trustAll}, null);
-            return ctx;
         }
     }
 }

@@ -196,6 +196,14 @@ final class Fixture {
             for (int i = 0; i < 3; i++) {
                 assertServesAFreshClient();
             }
+            return recordIdleAndCountFds();
+        }
+
+        /**
+         * After a case's own warm-up (a TLS client's, say): waits for the loop to be idle, records its idle
+         * stats for {@link #assertIdle} and returns the fd count, the baseline.
+         */
+        int recordIdleAndCountFds() {
             awaitIdle();
             idle = stats();
             return openFds();

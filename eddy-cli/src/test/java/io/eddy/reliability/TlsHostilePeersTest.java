@@ -1,0 +1,199 @@
+package io.eddy.reliability;
+
+import io.eddy.cli.TestTls;
+import io.eddy.reliability.Fixture.EchoServer;
+import io.eddy.reliability.Fixture.LogCapture;
+import io.eddy.tcp.ServerOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.logging.Level;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSocket;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Hostile peers on a TLS port (the stream server with {@code ServerOptions.withSslContext}): garbage instead
+ * of a handshake, handshakes that stop half-way, and resets in the middle of a handshake. Each such
+ * connection is closed by the server (by a TLS alert and close, or by the handshake timeout), nothing is
+ * logged above DEBUG (a peer that does not speak TLS is the peer's problem), no fd stays behind, and the
+ * server goes on serving proper TLS clients.
+ */
+class TlsHostilePeersTest {
+
+    /** Connections of each kind of garbage, all open at once. */
+    private static final int PEERS = 100;
+    private static final int RESETS = 500;
+    /** Short, so the silent peers' connections end quickly; a proper client's handshake takes a few ms. */
+    private static final Duration HANDSHAKE_TIMEOUT = Duration.ofMillis(500);
+
+    /** What a hostile peer sends, after which it only reads. */
+    enum Garbage {
+        RANDOM_BYTES, PLAINTEXT_HTTP, TRUNCATED_CLIENT_HELLO, CLIENT_HELLO_THEN_SILENCE;
+
+        byte[] bytes(int seed) {
+            return switch (this) {
+                case RANDOM_BYTES -> {
+                    byte[] b = new byte[1024];
+                    new Random(seed).nextBytes(b);
+                    yield b;
+                }
+                case PLAINTEXT_HTTP -> "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+                case TRUNCATED_CLIENT_HELLO -> Arrays.copyOf(clientHello(), clientHello().length / 2);
+                case CLIENT_HELLO_THEN_SILENCE -> clientHello();
+            };
+        }
+    }
+
+    private static EchoServer tlsServer() throws IOException {
+        return Fixture.startStream(ServerOptions.defaults().withSslContext(TestTls.serverContext())
+                .withHandshakeTimeout(HANDSHAKE_TIMEOUT), stream -> { });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Garbage.class)
+    void garbageOnTheTlsPortIsClosedQuietlyAndProperClientsAreServed(Garbage garbage) throws Exception {
+        try (LogCapture log = new LogCapture(); EchoServer server = tlsServer()) {
+            int fds = warmUp(server);
+            int[] ends = new int[2]; // end of stream, reset
+            List<SocketChannel> peers = new ArrayList<>();
+            try {
+                for (int i = 0; i < PEERS; i++) {
+                    SocketChannel peer = SocketChannel.open(server.address);
+                    peers.add(peer);
+                    ByteBuffer bytes = ByteBuffer.wrap(garbage.bytes(i));
+                    while (bytes.hasRemaining()) {
+                        peer.write(bytes);
+                    }
+                }
+                // A proper client meanwhile: the garbage does not hold it up.
+                assertTlsEcho(server.address, 16 * 1024);
+                for (SocketChannel peer : peers) {
+                    ends[readUntilTheServerCloses(peer)]++;
+                }
+            } finally {
+                for (SocketChannel peer : peers) {
+                    peer.close();
+                }
+            }
+
+            server.assertIdle();
+            int fdsAfter = Fixture.assertFdsBackTo(fds);
+            assertTlsEcho(server.address, 64 * 1024);
+            server.assertNoUncaughtExceptions();
+            log.assertNothingAbove(Level.FINE);
+            System.out.printf("TlsHostilePeersTest %s: %d peers closed by the server (%d end of stream, %d reset), "
+                    + "fds %d -> %d%n", garbage, PEERS, ends[0], ends[1], fds, fdsAfter);
+        }
+    }
+
+    @Test
+    void resetsInTheMiddleOfTheHandshakeAreQuietAndLeaveNothingBehind() throws Exception {
+        try (LogCapture log = new LogCapture(); EchoServer server = tlsServer()) {
+            int fds = warmUp(server);
+            byte[] hello = clientHello();
+            for (int i = 0; i < RESETS; i++) {
+                try (SocketChannel peer = SocketChannel.open(server.address)) {
+                    peer.setOption(StandardSocketOptions.SO_LINGER, 0);
+                    peer.write(ByteBuffer.wrap(hello));
+                    // The server's first flight starts arriving: it is in the middle of the handshake.
+                    ByteBuffer first = ByteBuffer.allocate(1);
+                    assertEquals(1, peer.read(first), "connection " + i + ": the server answered the ClientHello");
+                    assertEquals(0x16, first.get(0), "connection " + i + ": a TLS handshake record");
+                } // SO_LINGER 0: RST
+            }
+
+            server.assertIdle();
+            int fdsAfter = Fixture.assertFdsBackTo(fds);
+            assertTlsEcho(server.address, 64 * 1024);
+            server.assertNoUncaughtExceptions();
+            log.assertNothingAbove(Level.FINE);
+            System.out.printf("TlsHostilePeersTest: %d resets mid-handshake, fds %d -> %d%n", RESETS, fds, fdsAfter);
+        }
+    }
+
+    /** Echoes with proper TLS clients until every class and file they and the server need is loaded; the fd baseline. */
+    private static int warmUp(EchoServer server) throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertTlsEcho(server.address, 1024);
+        }
+        return server.recordIdleAndCountFds();
+    }
+
+    /**
+     * Reads from {@code peer} (blocking) until the server closes it: 0 for an end of stream, 1 for a reset.
+     * What the server sent first (a TLS alert, or its handshake flight) is skipped.
+     */
+    private static int readUntilTheServerCloses(SocketChannel peer) throws IOException {
+        peer.socket().setSoTimeout((int) Fixture.TIMEOUT.toMillis());
+        InputStream in = peer.socket().getInputStream();
+        try {
+            while (in.read(new byte[4096]) >= 0) {
+                // what the server said before closing
+            }
+            return 0;
+        } catch (SocketException reset) {
+            return 1;
+        }
+    }
+
+    /** A proper TLS client sends {@code size} bytes and gets them back, byte for byte. */
+    private static void assertTlsEcho(InetSocketAddress address, int size) throws Exception {
+        byte[] data = Fixture.pattern(size, size);
+        try (SSLSocket tls = (SSLSocket) TestTls.clientTrustingAnyServer().getSocketFactory().createSocket()) {
+            tls.connect(address, (int) Fixture.TIMEOUT.toMillis());
+            tls.setSoTimeout((int) Fixture.TIMEOUT.toMillis());
+            tls.startHandshake();
+            CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> {
+                try {
+                    OutputStream out = tls.getOutputStream();
+                    out.write(data);
+                    out.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, Fixture.THREADS);
+            byte[] echoed = tls.getInputStream().readNBytes(size);
+            sent.join();
+            assertArrayEquals(data, echoed, "a proper TLS client's echo");
+        }
+    }
+
+    private static byte[] clientHello;
+
+    /** A TLS client's first flight (its ClientHello), as a JDK SSLEngine makes it. */
+    private static synchronized byte[] clientHello() {
+        if (clientHello == null) {
+            try {
+                SSLEngine engine = TestTls.clientTrustingAnyServer().createSSLEngine("localhost", 443);
+                engine.setUseClientMode(true);
+                ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+                engine.wrap(ByteBuffer.allocate(0), out);
+                clientHello = Arrays.copyOf(out.array(), out.position());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return clientHello;
+    }
+}
