@@ -570,6 +570,9 @@ public final class IOLoop implements Executor, AutoCloseable {
             LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
         }
         handlerCount = 0;
+        while (enqueuing.get() != 0) {
+            Thread.yield(); // a callback or timeout offered by a thread that saw the loop open: discard it too
+        }
         while (!timerInbox.isEmpty()) {
             timerInbox.take().run(); // timeouts scheduled from other threads join the heap, to be cancelled below
         }
@@ -580,9 +583,6 @@ public final class IOLoop implements Executor, AutoCloseable {
             }
         }
         pendingTimeouts = 0;
-        while (enqueuing.get() != 0) {
-            Thread.yield(); // an addCallback that saw the loop open is offering its callback: discard it too
-        }
         int discarded = 0;
         while (!callbacks.isEmpty()) {
             callbacks.take();
@@ -808,20 +808,31 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     private void enqueue(Runnable task, Context context) {
-        // Counted from the check to the offer, and close() waits for the count to drop after setting closed:
-        // a callback is either rejected here or offered before close() discards it (and counts it), never
-        // both, and never run after its caller was told it was rejected.
-        enqueuing.incrementAndGet();
+        if (loopThread == Thread.currentThread()) {
+            // The loop runs on this thread, so close() cannot run meanwhile: the plain, cheap path.
+            callbacks.offer(task, context);
+            return;
+        }
+        beginForeignOffer();
         try {
-            if (closed) {
-                throw new RejectedExecutionException("IOLoop is closed");
-            }
             callbacks.offer(task, context);
         } finally {
             enqueuing.decrementAndGet();
         }
-        if (loopThread != Thread.currentThread()) {
-            wakeUp();
+        wakeUp();
+    }
+
+    /**
+     * Starts a foreign thread's offer of a callback or timeout: rejects it if the loop is closed, else counts
+     * it until the caller's {@code enqueuing.decrementAndGet()}. close() waits for that count to drop after
+     * setting closed, so a task is either rejected here or offered before close() discards (and counts) it:
+     * never both, and never run after its caller was told it was rejected.
+     */
+    private void beginForeignOffer() {
+        enqueuing.incrementAndGet();
+        if (closed) {
+            enqueuing.decrementAndGet();
+            throw new RejectedExecutionException("IOLoop is closed");
         }
     }
 
@@ -858,14 +869,16 @@ public final class IOLoop implements Executor, AutoCloseable {
             timers.add(t);
             pendingTimeouts++;
         } else {
-            timerInbox.offer(() -> {
-                if (t.isPending()) {
-                    timers.add(t);
-                    pendingTimeouts++;
-                }
-            }, null);
-            if (closed) {
-                throw new RejectedExecutionException("IOLoop is closed");
+            beginForeignOffer();
+            try {
+                timerInbox.offer(() -> {
+                    if (t.isPending()) {
+                        timers.add(t);
+                        pendingTimeouts++;
+                    }
+                }, null);
+            } finally {
+                enqueuing.decrementAndGet();
             }
             if (sleeping && deadlineNanos < sleepDeadline) {
                 wakeUp();

@@ -3,6 +3,7 @@ package io.eddy.ioloop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -146,6 +148,53 @@ class IOLoopRaceTest {
         }
         System.out.printf("IOLoopRaceTest: %d rounds x %d callbacks from %d threads: %d ran, %d rejected, %d discarded at close%n",
                 ROUNDS, total, ADDERS, ran, rejectedTotal, discardedTotal);
+    }
+
+    @Test
+    void timeoutsScheduledWhileTheLoopIsStoppedAndClosedRunOnceOrAreRejectedOrCancelledNeverTwoOfThese() throws Exception {
+        int total = ADDERS * PER_ADDER;
+        for (int round = 0; round < ROUNDS / 4; round++) {
+            IOLoop loop = IOLoop.create();
+            AtomicIntegerArray runs = new AtomicIntegerArray(total);
+            AtomicReferenceArray<Timeout> scheduled = new AtomicReferenceArray<>(total);
+            Thread loopThread = loop.startInNewThread("timeout-race-loop-" + round);
+            CountDownLatch go = new CountDownLatch(1);
+            List<CompletableFuture<Void>> adding = new ArrayList<>();
+            for (int a = 0; a < ADDERS; a++) {
+                int first = a * PER_ADDER;
+                adding.add(CompletableFuture.runAsync(() -> {
+                    awaitQuietly(go);
+                    for (int id = first; id < first + PER_ADDER; id++) {
+                        int timeout = id;
+                        try {
+                            scheduled.set(id, loop.callLater(Duration.ZERO, () -> runs.incrementAndGet(timeout)));
+                        } catch (RejectedExecutionException e) {
+                            // reported: scheduled stays null
+                        }
+                    }
+                }, adders));
+            }
+            go.countDown();
+            for (int spin = (round % 40) * 50; spin > 0; spin--) {
+                Thread.onSpinWait();
+            }
+            loop.shutdown().get(30, TimeUnit.SECONDS);
+            for (CompletableFuture<Void> f : adding) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            loopThread.join(30_000);
+            for (int id = 0; id < total; id++) {
+                Timeout t = scheduled.get(id);
+                int r = runs.get(id);
+                if (t == null) {
+                    assertEquals(0, r, "round " + round + ": timeout " + id + " was rejected, yet it ran");
+                } else {
+                    assertTrue(t.isDone(), "round " + round + ": timeout " + id + " neither ran nor was cancelled");
+                    assertEquals(t.isCancelled() ? 0 : 1, r, "round " + round + ": timeout " + id
+                            + (t.isCancelled() ? " was cancelled at close, yet it ran" : " ran " + r + " times"));
+                }
+            }
+        }
     }
 
     private static void awaitQuietly(CountDownLatch latch) {
