@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
@@ -50,7 +51,10 @@ import javax.net.ssl.SSLContext;
  *
  * <p>Threads: any method may be called from any thread; off the loop thread the work is handed to the
  * loop with {@link IOLoop#addCallback}. Futures complete on the loop thread, under the {@link Context}
- * of the call that made them.
+ * of the call that made them. Once the loop is closed, work handed to it would never run: a read, write,
+ * connect or startTls from another thread then fails its future at once with {@link StreamClosedException}
+ * (caused by a {@link java.util.concurrent.RejectedExecutionException}), {@link #close()} closes the socket
+ * on the calling thread, and {@link #setCloseCallback} throws the {@code RejectedExecutionException}.
  */
 public class IOStream implements AutoCloseable {
 
@@ -278,10 +282,8 @@ public class IOStream implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> startRead(PendingRead r) {
         CompletableFuture<T> future = (CompletableFuture<T>) (CompletableFuture<?>) r.future;
-        if (loop.inLoopThread()) {
-            beginRead(r);
-        } else {
-            loop.addCallback(() -> beginRead(r));
+        if (!onLoop(() -> beginRead(r))) {
+            fail(r.future, loopClosed(), r.context);
         }
         return future;
     }
@@ -637,7 +639,9 @@ public class IOStream implements AutoCloseable {
             writeOnLoop(data, future, context, false); // its position is put back before any completion
         } else {
             ByteBuffer copy = copyOf(data.duplicate());
-            loop.addCallback(() -> writeOnLoop(copy, future, context, true));
+            if (!onLoop(() -> writeOnLoop(copy, future, context, true))) {
+                fail(future, loopClosed(), context);
+            }
         }
         return future;
     }
@@ -798,7 +802,7 @@ public class IOStream implements AutoCloseable {
         Objects.requireNonNull(address, "address");
         CompletableFuture<IOStream> future = new CompletableFuture<>();
         Context context = Context.current();
-        onLoop(() -> {
+        boolean handed = onLoop(() -> {
             if (closed) {
                 fail(future, new StreamClosedException(error), context);
                 return;
@@ -823,6 +827,9 @@ public class IOStream implements AutoCloseable {
                 close(e);
             }
         });
+        if (!handed) {
+            fail(future, loopClosed(), context);
+        }
         return future;
     }
 
@@ -1004,7 +1011,7 @@ public class IOStream implements AutoCloseable {
         }
         CompletableFuture<SSLIOStream> future = new CompletableFuture<>();
         Context context = Context.current();
-        onLoop(() -> {
+        boolean handed = onLoop(() -> {
             String busy = notIdle();
             if (busy != null) {
                 fail(future, new IllegalStateException("IOStream is not idle; cannot convert to TLS: " + busy), context);
@@ -1036,6 +1043,9 @@ public class IOStream implements AutoCloseable {
                 }
             });
         });
+        if (!handed) {
+            fail(future, loopClosed(), context);
+        }
         return future;
     }
 
@@ -1072,7 +1082,7 @@ public class IOStream implements AutoCloseable {
         Objects.requireNonNull(callback, "callback");
         Context context = Context.current();
         Runnable wrapped = context == Context.empty() ? callback : context.wrap(callback);
-        onLoop(() -> {
+        boolean handed = onLoop(() -> {
             if (closed && successor != null) {
                 successor.setCloseCallback(wrapped); // handed over by startTls: the connection lives on there
                 return;
@@ -1084,6 +1094,9 @@ public class IOStream implements AutoCloseable {
             closeCallback = wrapped;
             updateInterest();
         });
+        if (!handed) {
+            throw new RejectedExecutionException("the stream's IOLoop is closed: a close callback could never run");
+        }
     }
 
     /** Closes the stream cleanly. Idempotent. */
@@ -1094,7 +1107,9 @@ public class IOStream implements AutoCloseable {
 
     /** Closes the stream with {@code cause} as its {@link #error()}. Idempotent (the first cause stays). */
     public void close(Throwable cause) {
-        onLoop(() -> closeOnLoop(cause));
+        if (!onLoop(() -> closeOnLoop(cause))) {
+            closeChannelQuietly(); // the loop is gone: nothing runs there any more, but the socket must not leak
+        }
     }
 
     private void closeQuietlyOrLoud(Throwable e) {
@@ -1147,11 +1162,7 @@ public class IOStream implements AutoCloseable {
         if (registered >= 0) {
             loop.removeHandler(channel);
         }
-        try {
-            channel.close();
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
-        }
+        closeChannelQuietly();
         if (!noWriteFutures() || connectFuture != null) {
             StreamClosedException closedError = new StreamClosedException(cause);
             while (!noWriteFutures()) {
@@ -1228,11 +1239,33 @@ public class IOStream implements AutoCloseable {
 
     // ================================================================== helpers
 
-    private void onLoop(Runnable action) {
+    /**
+     * Runs {@code action} now if this is the loop thread, else hands it to the loop. False if the loop is
+     * closed and will never run it: the caller then fails its future ({@link #loopClosed}) instead.
+     */
+    private boolean onLoop(Runnable action) {
         if (loop.inLoopThread()) {
             action.run();
-        } else {
+            return true;
+        }
+        try {
             loop.addCallback(action);
+            return true;
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
+    }
+
+    /** The failure of an operation handed to a closed loop. */
+    private static StreamClosedException loopClosed() {
+        return new StreamClosedException(new RejectedExecutionException("the stream's IOLoop is closed"));
+    }
+
+    private void closeChannelQuietly() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
         }
     }
 

@@ -563,6 +563,25 @@ class IOStreamTest {
         assertInstanceOf(ConnectException.class, refused.getCause());
     }
 
+    @Test
+    void callsFromAnotherThreadAfterTheLoopClosedFailTheirFuturesAndCloseStillClosesTheSocket() throws Exception {
+        loop.close(); // the stream is still open, its loop is gone; this thread is not a loop thread
+        List<CompletableFuture<?>> futures = List.of(stream.readBytes(1), stream.readUntil(new byte[]{'\n'}),
+                stream.write("lost".getBytes()), stream.write(ByteBuffer.wrap("lost".getBytes())),
+                stream.connect(refusedAddress()),
+                stream.startTls(true, javax.net.ssl.SSLContext.getDefault(), null));
+        for (CompletableFuture<?> f : futures) {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(1, TimeUnit.SECONDS));
+            assertInstanceOf(StreamClosedException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("IOLoop is closed"), e.getCause().getMessage());
+        }
+        stream.setNoDelay(true); // moot, and harmless
+        assertThrows(java.util.concurrent.RejectedExecutionException.class, () -> stream.setCloseCallback(() -> { }));
+        stream.close();
+        assertFalse(accepted.isOpen(), "close() closed the socket though the loop could not run it");
+        assertEquals(-1, peer.read(ByteBuffer.allocate(1)), "the peer sees the end of the stream");
+    }
+
     // ------------------------------------------------------------------ close
 
     @Test
