@@ -24,6 +24,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -536,7 +537,9 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /**
      * Closes the backend and, if {@code closeChannels}, every channel with a handler. Pending timeouts
-     * are cancelled and queued callbacks discarded (logged at DEBUG with their count); later
+     * are cancelled and queued callbacks discarded (logged at DEBUG with their count; a discarded callback
+     * that is a {@link Future}, such as a {@link java.util.concurrent.FutureTask}, is cancelled, and the
+     * future of a {@link #submit} whose task never ran fails with {@link RejectedExecutionException}); later
      * callbacks and timeouts are rejected with {@link RejectedExecutionException}. Idempotent.
      * Any thread, once the loop has stopped.
      *
@@ -585,7 +588,9 @@ public final class IOLoop implements Executor, AutoCloseable {
         pendingTimeouts = 0;
         int discarded = 0;
         while (!callbacks.isEmpty()) {
-            callbacks.take();
+            if (callbacks.take() instanceof Future<?> owner) {
+                owner.cancel(false); // it will never run: whoever waits on it learns so (submit, IOStream)
+            }
             discarded++;
         }
         watch.stop();
@@ -714,18 +719,26 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /**
      * Runs {@code task} on the loop; the future completes (on the loop thread) with its result or
-     * exception. For other threads that need something done on the loop. Thread-safe.
+     * exception, or fails with {@link RejectedExecutionException} if the loop closes before the task ran.
+     * For other threads that need something done on the loop. Thread-safe.
      *
      * @throws RejectedExecutionException if the loop is closed
      */
     public <T> CompletableFuture<T> submit(Callable<T> task) {
         Objects.requireNonNull(task, "task");
         CompletableFuture<T> future = new CompletableFuture<>();
-        addCallback(() -> {
+        addCallback(new FutureTask<Void>(() -> {
             try {
                 future.complete(task.call());
             } catch (Throwable t) {
                 future.completeExceptionally(t);
+            }
+        }, null) {
+            @Override
+            protected void done() {
+                if (isCancelled()) { // discarded by close() before it ran
+                    future.completeExceptionally(new RejectedExecutionException("IOLoop closed before the task ran"));
+                }
             }
         });
         return future;

@@ -14,6 +14,8 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -282,9 +284,7 @@ public class IOStream implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> startRead(PendingRead r) {
         CompletableFuture<T> future = (CompletableFuture<T>) (CompletableFuture<?>) r.future;
-        if (!onLoop(() -> beginRead(r))) {
-            fail(r.future, loopClosed(), r.context);
-        }
+        onLoop(() -> beginRead(r), () -> fail(r.future, loopClosed(), r.context));
         return future;
     }
 
@@ -639,9 +639,7 @@ public class IOStream implements AutoCloseable {
             writeOnLoop(data, future, context, false); // its position is put back before any completion
         } else {
             ByteBuffer copy = copyOf(data.duplicate());
-            if (!onLoop(() -> writeOnLoop(copy, future, context, true))) {
-                fail(future, loopClosed(), context);
-            }
+            onLoop(() -> writeOnLoop(copy, future, context, true), () -> fail(future, loopClosed(), context));
         }
         return future;
     }
@@ -802,7 +800,7 @@ public class IOStream implements AutoCloseable {
         Objects.requireNonNull(address, "address");
         CompletableFuture<IOStream> future = new CompletableFuture<>();
         Context context = Context.current();
-        boolean handed = onLoop(() -> {
+        onLoop(() -> {
             if (closed) {
                 fail(future, new StreamClosedException(error), context);
                 return;
@@ -826,10 +824,7 @@ public class IOStream implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 close(e);
             }
-        });
-        if (!handed) {
-            fail(future, loopClosed(), context);
-        }
+        }, () -> fail(future, loopClosed(), context));
         return future;
     }
 
@@ -1011,7 +1006,7 @@ public class IOStream implements AutoCloseable {
         }
         CompletableFuture<SSLIOStream> future = new CompletableFuture<>();
         Context context = Context.current();
-        boolean handed = onLoop(() -> {
+        onLoop(() -> {
             String busy = notIdle();
             if (busy != null) {
                 fail(future, new IllegalStateException("IOStream is not idle; cannot convert to TLS: " + busy), context);
@@ -1042,10 +1037,7 @@ public class IOStream implements AutoCloseable {
                     fail(future, e, context);
                 }
             });
-        });
-        if (!handed) {
-            fail(future, loopClosed(), context);
-        }
+        }, () -> fail(future, loopClosed(), context));
         return future;
     }
 
@@ -1082,7 +1074,7 @@ public class IOStream implements AutoCloseable {
         Objects.requireNonNull(callback, "callback");
         Context context = Context.current();
         Runnable wrapped = context == Context.empty() ? callback : context.wrap(callback);
-        boolean handed = onLoop(() -> {
+        onLoop(() -> {
             if (closed && successor != null) {
                 successor.setCloseCallback(wrapped); // handed over by startTls: the connection lives on there
                 return;
@@ -1093,10 +1085,7 @@ public class IOStream implements AutoCloseable {
             }
             closeCallback = wrapped;
             updateInterest();
-        });
-        if (!handed) {
-            throw new RejectedExecutionException("the stream's IOLoop is closed: a close callback could never run");
-        }
+        }, null); // a closed loop: RejectedExecutionException, the callback could never run
     }
 
     /** Closes the stream cleanly. Idempotent. */
@@ -1107,9 +1096,8 @@ public class IOStream implements AutoCloseable {
 
     /** Closes the stream with {@code cause} as its {@link #error()}. Idempotent (the first cause stays). */
     public void close(Throwable cause) {
-        if (!onLoop(() -> closeOnLoop(cause))) {
-            closeChannelQuietly(); // the loop is gone: nothing runs there any more, but the socket must not leak
-        }
+        // If the loop is gone, nothing runs there any more, but the socket must not leak.
+        onLoop(() -> closeOnLoop(cause), this::closeChannelQuietly);
     }
 
     private void closeQuietlyOrLoud(Throwable e) {
@@ -1229,7 +1217,7 @@ public class IOStream implements AutoCloseable {
             } catch (IOException | UnsupportedOperationException e) {
                 LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + channel, e);
             }
-        });
+        }, () -> { }); // a closed loop: moot
     }
 
     @Override
@@ -1240,19 +1228,37 @@ public class IOStream implements AutoCloseable {
     // ================================================================== helpers
 
     /**
-     * Runs {@code action} now if this is the loop thread, else hands it to the loop. False if the loop is
-     * closed and will never run it: the caller then fails its future ({@link #loopClosed}) instead.
+     * Runs {@code action} now if this is the loop thread, else hands it to the loop. If the loop is closed, or
+     * closes before it runs the action (it cancels the discarded callbacks that are {@link Future}s),
+     * {@code ifNeverRun} runs instead (on this thread, or the one that closes the loop): it fails the
+     * caller's future. With {@code ifNeverRun} null, a closed loop's {@link RejectedExecutionException}
+     * is thrown to the caller.
      */
-    private boolean onLoop(Runnable action) {
+    private void onLoop(Runnable action, Runnable ifNeverRun) {
         if (loop.inLoopThread()) {
             action.run();
-            return true;
+            return;
+        }
+        if (ifNeverRun == null) {
+            loop.addCallback(action);
+            return;
         }
         try {
-            loop.addCallback(action);
-            return true;
+            loop.addCallback(new FutureTask<Void>(action, null) {
+                @Override
+                public void run() {
+                    action.run(); // directly: what it throws goes to the loop's handler, as any callback's
+                }
+
+                @Override
+                protected void done() {
+                    if (isCancelled()) {
+                        ifNeverRun.run();
+                    }
+                }
+            });
         } catch (RejectedExecutionException e) {
-            return false;
+            ifNeverRun.run();
         }
     }
 

@@ -273,6 +273,19 @@ class IOLoopRunTest {
     }
 
     @Test
+    void closeFailsTheFutureOfASubmitWhoseTaskNeverRanAndCancelsADiscardedFutureTask() throws Exception {
+        CompletableFuture<String> submitted = loop.submit(() -> "never");
+        java.util.concurrent.FutureTask<String> task = new java.util.concurrent.FutureTask<>(() -> "never");
+        loop.addCallback(task);
+        loop.close();
+        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> submitted.get(1, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof RejectedExecutionException, "cause: " + e.getCause());
+        assertTrue(e.getCause().getMessage().contains("closed before the task ran"), e.getCause().getMessage());
+        assertTrue(task.isCancelled());
+    }
+
+    @Test
     void closeCancelsTimeoutsScheduledFromAnotherThreadThatTheLoopNeverSaw() throws Exception {
         Timeout[] timeout = new Timeout[1];
         Thread other = Thread.ofPlatform().start(() -> timeout[0] = loop.callLater(Duration.ofHours(1), () -> { }));

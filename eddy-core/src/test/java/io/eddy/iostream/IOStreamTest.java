@@ -582,6 +582,21 @@ class IOStreamTest {
         assertEquals(-1, peer.read(ByteBuffer.allocate(1)), "the peer sees the end of the stream");
     }
 
+    @Test
+    void operationsHandedToALoopThatClosesBeforeRunningThemFailTheirFutures() throws Exception {
+        // From this thread while the loop is not running: handed to the loop, queued, then discarded by close().
+        List<CompletableFuture<?>> futures = List.of(stream.write("queued".getBytes()), stream.readBytes(1),
+                stream.connect(refusedAddress()));
+        stream.close();
+        loop.close();
+        for (CompletableFuture<?> f : futures) {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(1, TimeUnit.SECONDS));
+            assertInstanceOf(StreamClosedException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("IOLoop is closed"), e.getCause().getMessage());
+        }
+        assertFalse(accepted.isOpen(), "the discarded close() still closed the socket");
+    }
+
     // ------------------------------------------------------------------ close
 
     @Test
