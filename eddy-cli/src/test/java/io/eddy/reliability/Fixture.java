@@ -211,7 +211,8 @@ final class Fixture {
 
         /** Waits until the loop holds only its listening socket again: every connection's handler is gone. */
         void awaitIdle() {
-            await("the server loop to hold only its listening socket", () -> loop.stats().handlers() <= 1);
+            // Exact stats, taken on the loop thread: a snapshot from this thread may predate the last accept.
+            await("the server loop to hold only its listening socket", () -> stats().handlers() <= 1);
         }
 
         /**
