@@ -270,10 +270,19 @@ final class Fixture {
 
         /** Stops listening, closes every connection and the loop, and waits for the loop thread. */
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             stopListening.run();
             loop.shutdown().join();
+            joinQuietly(thread);
+        }
+    }
+
+    /** Waits up to {@link #TIMEOUT} for a loop thread to end; an interrupt ends the wait and stays set. */
+    private static void joinQuietly(Thread thread) {
+        try {
             thread.join(TIMEOUT.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -348,7 +357,7 @@ final class Fixture {
             }
             open.forEach(IOStream::close); // handed to the loop, which closes them before it stops
             loop.shutdown().join();
-            thread.join(TIMEOUT.toMillis());
+            joinQuietly(thread);
         }
     }
 
