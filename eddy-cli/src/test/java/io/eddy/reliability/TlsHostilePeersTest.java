@@ -24,6 +24,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
@@ -44,6 +45,9 @@ class TlsHostilePeersTest {
     /** Connections of each kind of garbage, all open at once. */
     private static final int PEERS = 100;
     private static final int RESETS = 500;
+    /** Connections that trickle their ClientHello, and proper clients meanwhile. */
+    private static final int TRICKLING = 500;
+    private static final int PROPER = 20;
     /** Short, so the silent peers' connections end quickly; a proper client's handshake takes a few ms. */
     private static final Duration HANDSHAKE_TIMEOUT = Duration.ofMillis(500);
 
@@ -129,6 +133,85 @@ class TlsHostilePeersTest {
             server.assertNoUncaughtExceptions();
             log.assertNothingAbove(Level.FINE);
             System.out.printf("TlsHostilePeersTest: %d resets mid-handshake, fds %d -> %d%n", RESETS, fds, fdsAfter);
+        }
+    }
+
+    @Test
+    void handshakesTrickledAByteAtATimeDoNotHoldUpProperClientsAndAreUnderstood() throws Exception {
+        EchoServer patient = Fixture.startStream(ServerOptions.defaults().withSslContext(TestTls.serverContext())
+                .withHandshakeTimeout(Fixture.TIMEOUT), stream -> { });
+        try (LogCapture log = new LogCapture(); EchoServer server = patient) {
+            int fds = warmUp(server);
+            byte[] hello = clientHello();
+            List<SocketChannel> slow = new ArrayList<>();
+            int roundsWhileNormal;
+            try {
+                for (int i = 0; i < TRICKLING; i++) {
+                    SocketChannel c = SocketChannel.open(server.address);
+                    slow.add(c);
+                    c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    c.configureBlocking(false);
+                    if (slow.size() % 100 == 0) { // below the backlog of 128
+                        int expected = slow.size() + 1;
+                        Fixture.await("the server to accept " + slow.size() + " connections",
+                                () -> server.stats().handlers() >= expected);
+                    }
+                }
+                int round = 0;
+                trickle(slow, hello[round++]);
+                List<CompletableFuture<Void>> proper = new ArrayList<>();
+                for (int i = 0; i < PROPER; i++) {
+                    proper.add(CompletableFuture.runAsync(() -> {
+                        try {
+                            assertTlsEcho(server.address, 16 * 1024);
+                        } catch (Exception e) {
+                            throw new AssertionError(e);
+                        }
+                    }, Fixture.THREADS));
+                }
+                CompletableFuture<Void> allProper = CompletableFuture.allOf(proper.toArray(CompletableFuture[]::new));
+                while (!allProper.isDone() && round < hello.length) {
+                    trickle(slow, hello[round++]);
+                }
+                roundsWhileNormal = round - 1;
+                allProper.get(Fixture.TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                assertTrue(round < hello.length, "the proper clients finished only after the trickled ClientHellos were complete");
+                while (round < hello.length) {
+                    trickle(slow, hello[round++]);
+                }
+                // Each trickled ClientHello was understood: the server answers with its handshake, not an alert.
+                for (int i = 0; i < slow.size(); i++) {
+                    SocketChannel c = slow.get(i);
+                    c.configureBlocking(true);
+                    c.socket().setSoTimeout((int) Fixture.TIMEOUT.toMillis());
+                    ByteBuffer first = ByteBuffer.allocate(1);
+                    assertEquals(1, c.socket().getInputStream().read(first.array()), "connection " + i + ": an answer");
+                    assertEquals(0x16, first.get(0), "connection " + i + ": a handshake record (0x15 is an alert)");
+                }
+            } finally {
+                for (SocketChannel c : slow) {
+                    c.close();
+                }
+            }
+
+            server.assertIdle();
+            int fdsAfter = Fixture.assertFdsBackTo(fds);
+            assertTlsEcho(server.address, 64 * 1024);
+            server.assertNoUncaughtExceptions();
+            log.assertNothingAbove(Level.FINE);
+            System.out.printf("TlsHostilePeersTest: %d ClientHellos trickled a byte at a time (%d bytes each; %d bytes in "
+                    + "while %d proper clients echoed 16 KiB), every one answered; fds %d -> %d%n",
+                    TRICKLING, hello.length, roundsWhileNormal, PROPER, fds, fdsAfter);
+        }
+    }
+
+    /** Every connection sends {@code b}. */
+    private static void trickle(List<SocketChannel> slow, byte b) throws IOException {
+        ByteBuffer one = ByteBuffer.allocate(1);
+        for (int i = 0; i < slow.size(); i++) {
+            one.clear();
+            one.put(0, b);
+            assertEquals(1, slow.get(i).write(one), "trickling connection " + i + " could not send a byte");
         }
     }
 
