@@ -145,10 +145,12 @@ public final class PeriodicCallback {
         if (jitter > 0) {
             period = (long) (period * (1 + jitter * (random.nextDouble() - 0.5)));
         }
+        // Saturating: a period too long for a long puts the next run at Long.MAX_VALUE (never), not in the past.
         if (nextTimeout <= now) {
-            nextTimeout += ((now - nextTimeout) / period + 1) * period;
+            long slots = (now - nextTimeout) / period + 1;
+            nextTimeout = saturatedAdd(nextTimeout, slots > Long.MAX_VALUE / period ? Long.MAX_VALUE : slots * period);
         } else {
-            nextTimeout += period;
+            nextTimeout = saturatedAdd(nextTimeout, period);
         }
         synchronized (lock) {
             if (gen != generation) {
@@ -156,5 +158,11 @@ public final class PeriodicCallback {
             }
             timeout = target.callAt(nextTimeout, () -> runOnce(target, gen));
         }
+    }
+
+    /** {@code a + b} for {@code b >= 0}, or {@link Long#MAX_VALUE} if that overflows. */
+    private static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        return sum < a ? Long.MAX_VALUE : sum;
     }
 }

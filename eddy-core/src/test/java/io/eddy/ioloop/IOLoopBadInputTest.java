@@ -207,4 +207,17 @@ class IOLoopBadInputTest {
         assertFails(IllegalArgumentException.class, () -> new PeriodicCallback(() -> { }, Duration.ofNanos(-1)),
                 "PT-0.000000001S");
     }
+
+    @Test
+    void aPeriodTooLongForALongNeverComesDue() throws Exception {
+        clock.advance(Duration.ofSeconds(1)); // start at a time > 0, so that now + period overflows
+        int[] calls = {0};
+        PeriodicCallback pc = new PeriodicCallback(loop, () -> calls[0]++, Duration.ofDays(365L * 1000), 0);
+        pc.start();
+        assertLoopWorks();
+        assertEquals(0, calls[0], "the first call is a thousand years away, not now");
+        assertTrue(pc.isRunning());
+        pc.stop();
+        assertLoopWorks();
+    }
 }
