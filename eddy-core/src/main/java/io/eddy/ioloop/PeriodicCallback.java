@@ -143,7 +143,8 @@ public final class PeriodicCallback {
         long now = target.time();
         long period = periodNanos;
         if (jitter > 0) {
-            period = (long) (period * (1 + jitter * (random.nextDouble() - 0.5)));
+            // At least 1 ns: a 1 ns period scaled by 0.5 must still move the schedule on.
+            period = Math.max(1, (long) (period * (1 + jitter * (random.nextDouble() - 0.5))));
         }
         // Saturating: a period too long for a long puts the next run at Long.MAX_VALUE (never), not in the past.
         if (nextTimeout <= now) {

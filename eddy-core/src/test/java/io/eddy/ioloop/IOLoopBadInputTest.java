@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.random.RandomGenerator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -219,5 +220,26 @@ class IOLoopBadInputTest {
         assertTrue(pc.isRunning());
         pc.stop();
         assertLoopWorks();
+    }
+
+    @Test
+    void theShortestPeriodWithFullJitterStillAdvances() throws Exception {
+        // period 1 ns scaled by 1 + 1 * (0 - 0.5) = 0.5 would be 0 ns: the schedule must still move on.
+        RandomGenerator alwaysZero = () -> 0L;
+        List<Long> times = new ArrayList<>();
+        List<Throwable> errors = new ArrayList<>();
+        loop.close();
+        loop = IOLoop.builder().clock(clock).exceptionHandler(errors::add).build();
+        PeriodicCallback pc = new PeriodicCallback(loop, () -> times.add(loop.time()), Duration.ofNanos(1), 1.0, alwaysZero);
+        long start = loop.time();
+        pc.start();
+        loop.runSync(() -> {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            loop.callLater(Duration.ofNanos(5), () -> f.complete(null));
+            return f;
+        });
+        pc.stop();
+        assertEquals(List.of(), errors);
+        assertEquals(List.of(start + 1, start + 2, start + 3, start + 4, start + 5), times);
     }
 }
