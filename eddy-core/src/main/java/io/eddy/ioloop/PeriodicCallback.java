@@ -75,7 +75,11 @@ public final class PeriodicCallback {
         this.jitter = jitter;
     }
 
-    /** Starts calling; a no-op if running. Any thread. */
+    /**
+     * Starts calling; a no-op if running. Any thread.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException if the loop is closed (it then stays stopped)
+     */
     public void start() {
         IOLoop target;
         int gen;
@@ -90,8 +94,17 @@ public final class PeriodicCallback {
         }
         if (target.inLoopThread()) {
             begin(target, gen);
-        } else {
+            return;
+        }
+        try {
             target.addCallback(() -> begin(target, gen));
+        } catch (RuntimeException e) { // a closed loop: nothing will run, so it is not running
+            synchronized (lock) {
+                if (gen == generation) {
+                    running = false;
+                }
+            }
+            throw e;
         }
     }
 

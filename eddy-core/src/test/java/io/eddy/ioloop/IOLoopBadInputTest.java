@@ -242,4 +242,13 @@ class IOLoopBadInputTest {
         assertEquals(List.of(), errors);
         assertEquals(List.of(start + 1, start + 2, start + 3, start + 4, start + 5), times);
     }
+
+    @Test
+    void startingAPeriodicCallbackOnAClosedLoopFailsAndLeavesItStopped() {
+        loop.close();
+        PeriodicCallback pc = new PeriodicCallback(loop, () -> { }, Duration.ofSeconds(1), 0);
+        assertFails(RejectedExecutionException.class, pc::start, "closed");
+        assertFalse(pc.isRunning(), "nothing runs, so it does not claim to");
+        pc.stop(); // no-op
+    }
 }
