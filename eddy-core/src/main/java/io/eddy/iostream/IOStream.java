@@ -212,9 +212,14 @@ public class IOStream implements AutoCloseable {
     /**
      * Reads into {@code dst} until it is full or, with {@code partial}, as soon as at least one byte
      * is there. Advances {@code dst}'s position; completes with the number of bytes read.
+     *
+     * @throws IllegalArgumentException if {@code dst} is read-only
      */
     public CompletableFuture<Integer> readInto(ByteBuffer dst, boolean partial) {
         Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("cannot read into a read-only buffer: " + dst);
+        }
         PendingRead r = newRead(ReadKind.INTO, dst.remaining(), partial);
         r.into = dst;
         return startRead(r);

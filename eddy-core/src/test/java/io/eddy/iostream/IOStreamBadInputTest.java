@@ -145,6 +145,17 @@ class IOStreamBadInputTest {
         assertEquals(null, stream.error());
     }
 
+    @Test
+    void aReadOnlyBufferForReadIntoIsRefusedAtOnceAndTheStreamGoesOn() throws Exception {
+        ByteBuffer readOnly = ByteBuffer.allocate(8).asReadOnlyBuffer();
+        // On the loop thread, where the read starts at once.
+        IllegalArgumentException e = sync(() -> CompletableFuture.completedFuture(
+                assertFails(IllegalArgumentException.class, () -> stream.readInto(readOnly, false), "read-only")));
+        assertTrue(e.getMessage().contains(readOnly.toString()), e.getMessage());
+        assertFalse(stream.reading(), "no read was left pending");
+        assertStreamEchoes(stream);
+    }
+
     // ---------------------------------------------------------------- StreamOptions
 
     @Test
