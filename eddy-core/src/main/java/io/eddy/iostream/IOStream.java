@@ -158,11 +158,16 @@ public class IOStream implements AutoCloseable {
     /**
      * {@code n} bytes; with {@code partial}, as soon as at least one byte is there, at most {@code n}.
      *
-     * @throws IllegalArgumentException if {@code n} is negative
+     * @throws IllegalArgumentException if {@code n} is negative, or, unless {@code partial}, more than
+     *                                  {@link StreamOptions#maxBufferSize()} (such a read could never complete)
      */
     public CompletableFuture<byte[]> readBytes(int n, boolean partial) {
         if (n < 0) {
             throw new IllegalArgumentException("cannot read a negative number of bytes: " + n);
+        }
+        if (!partial && n > options.maxBufferSize()) {
+            throw new IllegalArgumentException("cannot read " + n + " bytes at once: more than maxBufferSize "
+                    + options.maxBufferSize() + " (read them in parts)");
         }
         return startRead(newRead(ReadKind.BYTES, n, partial));
     }

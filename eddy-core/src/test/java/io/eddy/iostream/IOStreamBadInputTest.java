@@ -156,6 +156,13 @@ class IOStreamBadInputTest {
         assertStreamEchoes(stream);
     }
 
+    @Test
+    void aReadLargerThanTheBufferLimitIsRefusedAtOnceInsteadOfClosingTheStreamLater() throws Exception {
+        IOStream small = new IOStream(accepted, loop, StreamOptions.defaults().withMaxBufferSize(1024));
+        assertFails(IllegalArgumentException.class, () -> small.readBytes(1025), "1025", "1024");
+        assertStreamEchoes(small);
+    }
+
     // ---------------------------------------------------------------- StreamOptions
 
     @Test
