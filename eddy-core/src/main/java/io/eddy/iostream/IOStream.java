@@ -5,6 +5,7 @@ import io.eddy.ioloop.IOLoop;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -798,9 +799,14 @@ public class IOStream implements AutoCloseable {
     /**
      * Connects the channel to {@code address}; writes issued meanwhile are sent once connected. Fails with
      * {@link StreamClosedException} caused by the {@link java.net.ConnectException} if refused.
+     *
+     * @throws IllegalArgumentException if {@code address} is an unresolved {@link InetSocketAddress}
      */
     public CompletableFuture<IOStream> connect(SocketAddress address) {
         Objects.requireNonNull(address, "address");
+        if (address instanceof InetSocketAddress a && a.isUnresolved()) {
+            throw new IllegalArgumentException("cannot connect to an unresolved address: " + address);
+        }
         CompletableFuture<IOStream> future = new CompletableFuture<>();
         Context context = Context.current();
         onLoop(() -> {

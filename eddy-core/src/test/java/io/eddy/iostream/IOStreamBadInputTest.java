@@ -163,6 +163,24 @@ class IOStreamBadInputTest {
         assertStreamEchoes(small);
     }
 
+    @Test
+    void anUnresolvedAddressIsRefusedAtConnectAndTheStreamCanStillConnect() throws Exception {
+        SocketChannel channel = SocketChannel.open();
+        try {
+            IOStream client = new IOStream(channel, loop, StreamOptions.defaults());
+            InetSocketAddress unresolved = InetSocketAddress.createUnresolved("no-such-host.invalid", 80);
+            assertFails(IllegalArgumentException.class, () -> client.connect(unresolved), "no-such-host.invalid");
+            assertFalse(client.closed());
+            assertEquals(client, sync(() -> client.connect(server.getLocalAddress())));
+            try (SocketChannel serverSide = server.accept()) {
+                assertTrue(serverSide.isConnected());
+            }
+            client.close();
+        } finally {
+            channel.close();
+        }
+    }
+
     // ---------------------------------------------------------------- StreamOptions
 
     @Test
