@@ -14,6 +14,7 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
@@ -1075,9 +1076,20 @@ public class IOStream implements AutoCloseable {
         close(null);
     }
 
-    /** Closes the stream with {@code cause} as its {@link #error()}. Idempotent (the first cause stays). */
+    /**
+     * Closes the stream with {@code cause} as its {@link #error()}. Idempotent (the first cause stays).
+     * Once the stream's loop has closed, closes it on the calling thread (the close callback then does not run).
+     */
     public void close(Throwable cause) {
-        onLoop(() -> closeOnLoop(cause));
+        if (!loop.isClosed()) {
+            try {
+                onLoop(() -> closeOnLoop(cause));
+                return;
+            } catch (RejectedExecutionException closedMeanwhile) {
+                // the loop closed since the check: fall through
+            }
+        }
+        closeOnLoop(cause); // no loop will ever run this stream again, so this thread may
     }
 
     private void closeQuietlyOrLoud(Throwable e) {
@@ -1126,7 +1138,7 @@ public class IOStream implements AutoCloseable {
                 fail(r.future, new StreamClosedException(cause != null ? cause : unsatisfiable), r.context);
             }
         }
-        if (registered >= 0) {
+        if (registered >= 0 && !loop.isClosed()) {
             loop.removeHandler(channel);
         }
         try {
@@ -1149,7 +1161,9 @@ public class IOStream implements AutoCloseable {
             writeQueue.clear();
         }
         if (closeCallback != null) {
-            loop.addCallback(closeCallback);
+            if (!loop.isClosed()) {
+                loop.addCallback(closeCallback);
+            }
             closeCallback = null;
         }
     }

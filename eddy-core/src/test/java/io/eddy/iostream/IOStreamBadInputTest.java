@@ -181,6 +181,16 @@ class IOStreamBadInputTest {
         }
     }
 
+    @Test
+    void closingAStreamAfterItsLoopClosedReleasesTheSocketWithoutThrowing() throws Exception {
+        loop.close(); // without its channels: the stream's socket is still open
+        stream.close();
+        assertTrue(stream.closed());
+        assertFalse(accepted.isOpen(), "the socket was released");
+        ByteBuffer b = ByteBuffer.allocate(1);
+        assertEquals(-1, peer.read(b), "the peer sees the close");
+    }
+
     // ---------------------------------------------------------------- StreamOptions
 
     @Test
