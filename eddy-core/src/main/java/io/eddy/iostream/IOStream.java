@@ -292,7 +292,7 @@ public class IOStream implements AutoCloseable {
         if (loop.inLoopThread()) {
             beginRead(r);
         } else {
-            loop.addCallback(() -> beginRead(r));
+            handToLoop(() -> beginRead(r), future);
         }
         return future;
     }
@@ -646,7 +646,7 @@ public class IOStream implements AutoCloseable {
             writeOnLoop(data, future, context, false); // its position is put back before any completion
         } else {
             ByteBuffer copy = copyOf(data.duplicate());
-            loop.addCallback(() -> writeOnLoop(copy, future, context, true));
+            handToLoop(() -> writeOnLoop(copy, future, context, true), future);
         }
         return future;
     }
@@ -1211,6 +1211,15 @@ public class IOStream implements AutoCloseable {
             action.run();
         } else {
             loop.addCallback(action);
+        }
+    }
+
+    /** Queues {@code action} on the loop; if the loop has closed, fails {@code future} with its refusal instead. */
+    private void handToLoop(Runnable action, CompletableFuture<?> future) {
+        try {
+            loop.addCallback(action);
+        } catch (RejectedExecutionException loopClosed) {
+            future.completeExceptionally(loopClosed);
         }
     }
 

@@ -191,6 +191,20 @@ class IOStreamBadInputTest {
         assertEquals(-1, peer.read(b), "the peer sees the close");
     }
 
+    @Test
+    void readsAndWritesOnAStreamWhoseLoopClosedFailTheirFutureInsteadOfThrowing() {
+        loop.close();
+        CompletableFuture<byte[]> read = stream.readBytes(1);
+        CompletableFuture<Void> write = stream.write(new byte[]{1});
+        assertTrue(read.isCompletedExceptionally());
+        assertTrue(write.isCompletedExceptionally());
+        for (CompletableFuture<?> f : java.util.List.of(read, write)) {
+            Throwable cause = assertThrows(java.util.concurrent.CompletionException.class, f::join).getCause();
+            assertInstanceOf(RejectedExecutionException.class, cause);
+            assertTrue(cause.getMessage().contains("closed"), cause.getMessage());
+        }
+    }
+
     // ---------------------------------------------------------------- StreamOptions
 
     @Test
