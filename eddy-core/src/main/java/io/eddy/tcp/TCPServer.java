@@ -69,8 +69,11 @@ public final class TCPServer {
     /**
      * Listens on {@code port} of {@code address} (null or empty: every interface), on
      * {@link IOLoop#current()}. Port 0 picks a free port: see {@link #addresses()}.
+     *
+     * @throws IllegalStateException once stopped (before anything is bound)
      */
     public void listen(int port, String address) throws IOException {
+        checkNotStopped();
         addSockets(Sockets.bindSockets(port, address, null, options.backlog(), options.reusePort()));
     }
 

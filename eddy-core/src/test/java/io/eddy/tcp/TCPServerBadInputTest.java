@@ -118,4 +118,15 @@ class TCPServerBadInputTest {
         assertEquals(Integer.MAX_VALUE, d.withBacklog(Integer.MAX_VALUE).backlog(), "the kernel caps a huge backlog");
         assertEquals(d, d.withSslContext(null).withStreamOptions(StreamOptions.defaults()), "null TLS means plain");
     }
+
+    @Test
+    void listenAfterStopIsRefusedAndLeavesThePortFree() throws Throwable {
+        int port = freePort();
+        server.stop();
+        withLoopCurrent(() -> assertFails(IllegalStateException.class, () -> server.listen(port, "127.0.0.1"), "stopped"));
+        try (ServerSocketChannel again = ServerSocketChannel.open()) {
+            again.bind(new InetSocketAddress("127.0.0.1", port)); // a BindException if the refused listen kept it
+        }
+        assertEquals(List.of(), server.addresses());
+    }
 }
