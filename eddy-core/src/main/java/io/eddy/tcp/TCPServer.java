@@ -151,8 +151,9 @@ public final class TCPServer {
         checkNotStopped();
         IOLoop loop = IOLoop.current();
         for (ServerSocketChannel s : channels) {
+            Acceptor acceptor = new Acceptor(loop, s); // first: a socket it refuses is not listed
             sockets.add(s);
-            acceptors.add(new Acceptor(loop, s));
+            acceptors.add(acceptor);
         }
     }
 

@@ -129,4 +129,20 @@ class TCPServerBadInputTest {
         }
         assertEquals(List.of(), server.addresses());
     }
+
+    @Test
+    void socketsThatCannotAcceptAreRefusedAndNotListedAsAddresses() throws Throwable {
+        try (ServerSocketChannel unbound = ServerSocketChannel.open()) {
+            withLoopCurrent(() -> {
+                assertFails(NullPointerException.class, () -> server.addSockets(null), "channels");
+                assertFails(NullPointerException.class, () -> server.addSockets(Arrays.asList((ServerSocketChannel) null)),
+                        "server");
+                assertFails(IllegalArgumentException.class, () -> server.addSockets(List.of(unbound)), "not bound");
+                assertEquals(List.of(), server.addresses(), "no half-added socket is listed");
+                server.listen(0, "127.0.0.1");
+            });
+        }
+        assertEquals(1, server.addresses().size());
+        assertServes(server.addresses().getFirst());
+    }
 }
