@@ -37,6 +37,12 @@ import java.util.concurrent.CompletionStage;
  */
 public final class TCPServer {
 
+    /**
+     * The most loops {@link #start(int)} makes: each is a thread and a selector, and a count beyond this is
+     * a mistake that would exhaust threads or file descriptors before serving anything.
+     */
+    public static final int MAX_LOOPS = 1024;
+
     private static final System.Logger LOG = System.getLogger("io.eddy.tcp");
 
     private final StreamHandler handler;
@@ -94,12 +100,12 @@ public final class TCPServer {
      * Starts {@code loops} new loops, each on its own thread (0: one per core), that accept on the
      * sockets of {@link #bind}. Returns once they run.
      *
-     * @throws IllegalArgumentException if {@code loops} is negative
+     * @throws IllegalArgumentException if {@code loops} is negative or more than {@link #MAX_LOOPS}
      * @throws IllegalStateException    if nothing was bound, or once started or stopped
      */
     public void start(int loops) throws IOException {
-        if (loops < 0) {
-            throw new IllegalArgumentException("loops must be 0 (one per core) or more: " + loops);
+        if (loops < 0 || loops > MAX_LOOPS) {
+            throw new IllegalArgumentException("loops must be 0 (one per core) to " + MAX_LOOPS + ": " + loops);
         }
         checkNotStopped();
         if (bound.isEmpty()) {

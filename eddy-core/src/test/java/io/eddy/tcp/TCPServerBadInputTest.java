@@ -145,4 +145,20 @@ class TCPServerBadInputTest {
         assertEquals(1, server.addresses().size());
         assertServes(server.addresses().getFirst());
     }
+
+    @Test
+    void aLoopCountNoMachineCouldRunIsRefusedNamingItAndStartStillWorks() throws Exception {
+        server.bind(0, "127.0.0.1");
+        assertFails(IllegalArgumentException.class, () -> server.start(Integer.MAX_VALUE), "2147483647");
+        assertFails(IllegalArgumentException.class, () -> server.start(TCPServer.MAX_LOOPS + 1),
+                String.valueOf(TCPServer.MAX_LOOPS + 1));
+        server.start(1);
+        assertFails(IllegalStateException.class, () -> server.start(1), "already");
+        try (Socket socket = new Socket()) {
+            socket.connect(server.addresses().getFirst(), 10_000);
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write("pong\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals("pong\n", new String(socket.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1));
+        }
+    }
 }
