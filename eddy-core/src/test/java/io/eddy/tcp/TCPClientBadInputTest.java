@@ -110,6 +110,15 @@ class TCPClientBadInputTest {
     }
 
     @Test
+    void aResolverAnsweringANullAddressFailsTheFutureInsteadOfLeavingItPending() throws Exception {
+        Resolver sloppy = (host, port, family) -> CompletableFuture.completedFuture(Arrays.asList((InetSocketAddress) null));
+        Throwable e = connectFailure(new TCPClient(sloppy));
+        assertInstanceOf(NullPointerException.class, e, "not a TimeoutException: the future must not hang");
+        assertTrue(e.getMessage().contains("null address") && e.getMessage().contains("example.test"), e.getMessage());
+        assertConnects(new TCPClient(), ConnectOptions.defaults());
+    }
+
+    @Test
     void anUnresolvedAddressFromTheResolverFailsThatAttemptNamingIt() {
         InetSocketAddress unresolved = InetSocketAddress.createUnresolved("nowhere.test", 80);
         Throwable e = connectFailure(new TCPClient((host, port, family) -> CompletableFuture.completedFuture(List.of(unresolved))));
