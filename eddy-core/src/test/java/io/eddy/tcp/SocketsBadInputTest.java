@@ -71,6 +71,17 @@ class SocketsBadInputTest {
     }
 
     @Test
+    void aClosedServerIsRefusedSayingItIsClosed() throws Exception {
+        ServerSocketChannel closed = Sockets.bindSockets(0, "127.0.0.1", null, 16, false).getFirst();
+        closed.close();
+        IllegalArgumentException e = assertFails(IllegalArgumentException.class,
+                () -> Sockets.addAcceptHandler(loop, closed, (c, a) -> { }), "closed");
+        assertFalse(e.getMessage().endsWith("null"), "no 'null' for a message: " + e.getMessage());
+        assertEquals(0, loop.stats().handlers());
+        assertAccepts();
+    }
+
+    @Test
     void aSecondHandlerForTheSameServerIsRefusedAndTheFirstStays() throws Exception {
         CompletableFuture<String> first = new CompletableFuture<>();
         Runnable remove = Sockets.addAcceptHandler(loop, server, (channel, address) -> {
