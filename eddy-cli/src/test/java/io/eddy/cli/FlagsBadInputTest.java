@@ -47,6 +47,8 @@ final class FlagsBadInputTest {
             "--port, -2147483648",
             "--port, 0x10",
             "--port, ''",
+            "--loops, 1025",
+            "--loops, 2147483647",
             "--loops, -2147483648",
             "--loops, many",
             "--loops, 1.5",
