@@ -161,7 +161,7 @@ final class BenchCommand implements Callable<Integer> {
                     return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1)) * 1000));
                 }
                 if (v.endsWith("m")) {
-                    return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)) * 60);
+                    return Duration.ofSeconds(Math.multiplyExact(Long.parseLong(v.substring(0, v.length() - 1)), 60));
                 }
                 if (v.endsWith("h")) {
                     return Duration.ofHours(Long.parseLong(v.substring(0, v.length() - 1)));

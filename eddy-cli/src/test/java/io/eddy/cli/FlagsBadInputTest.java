@@ -80,6 +80,7 @@ final class FlagsBadInputTest {
             "--duration, -5s, PT-5S",
             "--duration, ''",
             "--duration, PTxyz",
+            "--duration, 153722867280912931m",
             "--duration, 9999999999999999999h",
             "--warmup, 61m, PT1H1M",
             "--warmup, soonish",
@@ -107,5 +108,11 @@ final class FlagsBadInputTest {
         assertUsageError(new String[]{"bench", "--duration"}, "--duration");
         err.reset();
         assertUsageError(new String[]{"bench", "--size", "64", "--size", "128"}, "--size");
+    }
+
+    @Test
+    void anOverflowingDurationIsRefusedNamingWhatWasTyped() {
+        // 153722867280912931 minutes is more seconds than a long holds: not a wrapped, negative duration.
+        assertUsageError(new String[]{"bench", "--warmup", "153722867280912931m"}, "--warmup", "153722867280912931m");
     }
 }
