@@ -109,6 +109,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private LoadOptions check() {
+        require(!host.isBlank(), "Invalid value for option '--host': '" + host + "' is empty");
         require(port >= 1 && port <= 0xFFFF, "Invalid value for option '--port': " + port + " is not in 1..65535");
         require(connections >= 1 && connections <= 100_000,
                 "Invalid value for option '--connections': " + connections + " is not in 1..100000");

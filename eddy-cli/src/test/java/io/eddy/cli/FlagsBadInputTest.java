@@ -65,6 +65,8 @@ final class FlagsBadInputTest {
 
     @ParameterizedTest(name = "bench {0} {1}")
     @CsvSource({
+            "--host, ''",
+            "--host, '   '",
             "--port, 65536",
             "--port, -1",
             "--port, 99999999999",
