@@ -76,11 +76,24 @@ public final class TCPServer {
      * Listens on {@code port} of {@code address} (null or empty: every interface), on
      * {@link IOLoop#current()}. Port 0 picks a free port: see {@link #addresses()}.
      *
-     * @throws IllegalStateException once stopped (before anything is bound)
+     * @throws IllegalStateException once stopped (before anything is bound), or if the current loop is closed
+     *                               (the sockets it bound are closed again)
      */
     public void listen(int port, String address) throws IOException {
         checkNotStopped();
-        addSockets(Sockets.bindSockets(port, address, null, options.backlog(), options.reusePort()));
+        List<ServerSocketChannel> channels = Sockets.bindSockets(port, address, null, options.backlog(), options.reusePort());
+        try {
+            addSockets(channels);
+        } catch (RuntimeException e) { // e.g. the current loop is closed: release what was bound
+            for (ServerSocketChannel s : channels) {
+                try {
+                    s.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
     }
 
     /**

@@ -161,4 +161,23 @@ class TCPServerBadInputTest {
             assertEquals("pong\n", new String(socket.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1));
         }
     }
+
+    @Test
+    void listenOnAClosedLoopIsRefusedAndLeavesThePortFree() throws Throwable {
+        int port = freePort();
+        IOLoop closed = IOLoop.create();
+        closed.close();
+        closed.makeCurrent();
+        try {
+            assertFails(IllegalStateException.class, () -> server.listen(port, "127.0.0.1"), "closed");
+        } finally {
+            IOLoop.clearCurrent();
+        }
+        try (ServerSocketChannel again = ServerSocketChannel.open()) {
+            again.bind(new InetSocketAddress("127.0.0.1", port)); // a BindException if the refused listen kept it
+        }
+        assertEquals(List.of(), server.addresses());
+        withLoopCurrent(() -> server.listen(0, "127.0.0.1"));
+        assertServes(server.addresses().getFirst());
+    }
 }
