@@ -127,7 +127,8 @@ public class IOStream implements AutoCloseable {
     /**
      * A stream on {@code channel} (put in non-blocking mode) and {@code loop}.
      *
-     * @throws UncheckedIOException if the channel cannot be made non-blocking
+     * @throws IllegalArgumentException if the channel is closed
+     * @throws UncheckedIOException     if the channel cannot be made non-blocking
      */
     public IOStream(SocketChannel channel, IOLoop loop, StreamOptions options) {
         this.channel = Objects.requireNonNull(channel, "channel");
@@ -135,6 +136,8 @@ public class IOStream implements AutoCloseable {
         this.options = Objects.requireNonNull(options, "options");
         try {
             channel.configureBlocking(false);
+        } catch (java.nio.channels.ClosedChannelException e) {
+            throw new IllegalArgumentException("cannot make a stream of a closed channel: " + channel, e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
         }

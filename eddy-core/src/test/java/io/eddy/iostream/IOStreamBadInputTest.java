@@ -205,6 +205,16 @@ class IOStreamBadInputTest {
         }
     }
 
+    @Test
+    void aStreamOnAClosedChannelIsRefusedNamingTheChannel() throws Exception {
+        SocketChannel closedChannel = SocketChannel.open();
+        closedChannel.close();
+        IllegalArgumentException e = assertFails(IllegalArgumentException.class,
+                () -> new IOStream(closedChannel, loop, StreamOptions.defaults()), "closed");
+        assertTrue(e.getMessage().contains(closedChannel.toString()), e.getMessage());
+        assertStreamEchoes(stream);
+    }
+
     // ---------------------------------------------------------------- StreamOptions
 
     @Test
