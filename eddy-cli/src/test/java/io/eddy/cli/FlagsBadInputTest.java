@@ -117,4 +117,23 @@ final class FlagsBadInputTest {
         // 153722867280912931 minutes is more seconds than a long holds: not a wrapped, negative duration.
         assertUsageError(new String[]{"bench", "--warmup", "153722867280912931m"}, "--warmup", "153722867280912931m");
     }
+
+    @Test
+    void aPortInUseForTheStreamServerLeavesNoLoopOpen() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String port = String.valueOf(taken.getLocalPort());
+            assertEquals(1, eddy("echo", "--port", port)); // once first: classes and jars opened once
+            long before = openFileDescriptors();
+            for (int i = 0; i < 3; i++) {
+                assertEquals(1, eddy("echo", "--port", port, "--loops", "2"));
+            }
+            assertEquals(before, openFileDescriptors(), "each failed start left a loop's selector open");
+        }
+    }
+
+    private static long openFileDescriptors() throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
 }
