@@ -109,6 +109,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private LoadOptions check() {
+        require(!host.isBlank(), "Invalid value for option '--host': '" + host + "' is empty");
         require(port >= 1 && port <= 0xFFFF, "Invalid value for option '--port': " + port + " is not in 1..65535");
         require(connections >= 1 && connections <= 100_000,
                 "Invalid value for option '--connections': " + connections + " is not in 1..100000");
@@ -161,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
                     return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1)) * 1000));
                 }
                 if (v.endsWith("m")) {
-                    return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)) * 60);
+                    return Duration.ofSeconds(Math.multiplyExact(Long.parseLong(v.substring(0, v.length() - 1)), 60));
                 }
                 if (v.endsWith("h")) {
                     return Duration.ofHours(Long.parseLong(v.substring(0, v.length() - 1)));

@@ -1,6 +1,7 @@
 package io.eddy.cli;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.tcp.TCPServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -76,9 +77,9 @@ final class EchoCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "Invalid value for option '--port': " + port + " is not in 0..65535");
         }
-        if (loops < 0) {
-            throw new ParameterException(spec.commandLine(),
-                    "Invalid value for option '--loops': " + loops + " is negative (0 means one per core)");
+        if (loops < 0 || loops > TCPServer.MAX_LOOPS) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--loops': " + loops
+                    + " is not in 0.." + TCPServer.MAX_LOOPS + " (0 means one per core)");
         }
         if (raw && loops != 1) {
             throw new ParameterException(spec.commandLine(), "--raw runs on one loop: drop --loops " + loops);

@@ -66,7 +66,13 @@ public final class StreamEchoServer {
                 IOLoop loop = IOLoop.create();
                 // Port 0 picks a free port once; the other loops' sockets join it.
                 int bindPort = echo == null ? port : echo.address.getPort();
-                List<ServerSocketChannel> sockets = Sockets.bindSockets(bindPort, host, null, 128, loopCount > 1);
+                List<ServerSocketChannel> sockets;
+                try {
+                    sockets = Sockets.bindSockets(bindPort, host, null, 128, loopCount > 1);
+                } catch (IOException | RuntimeException e) {
+                    loop.close(); // not in echo.loops yet: the cleanup below would miss it
+                    throw e;
+                }
                 if (echo == null) {
                     echo = new StreamEchoServer(server, (InetSocketAddress) sockets.get(0).getLocalAddress());
                 }

@@ -173,8 +173,15 @@ public final class IOLoop implements Executor, AutoCloseable {
             return this;
         }
 
-        /** See {@link IOLoop#setBlockingLogThreshold}. */
+        /**
+         * See {@link IOLoop#setBlockingLogThreshold}.
+         *
+         * @throws IllegalArgumentException if {@code threshold} is negative (here, before {@link #build()} opens anything)
+         */
         public Builder blockingLogThreshold(Duration threshold) {
+            if (threshold != null && threshold.isNegative()) {
+                throw new IllegalArgumentException("blocking threshold must be positive: " + threshold);
+            }
             this.blockingThreshold = threshold;
             return this;
         }

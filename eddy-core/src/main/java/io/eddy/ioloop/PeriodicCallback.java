@@ -75,7 +75,11 @@ public final class PeriodicCallback {
         this.jitter = jitter;
     }
 
-    /** Starts calling; a no-op if running. Any thread. */
+    /**
+     * Starts calling; a no-op if running. Any thread.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException if the loop is closed (it then stays stopped)
+     */
     public void start() {
         IOLoop target;
         int gen;
@@ -90,8 +94,17 @@ public final class PeriodicCallback {
         }
         if (target.inLoopThread()) {
             begin(target, gen);
-        } else {
+            return;
+        }
+        try {
             target.addCallback(() -> begin(target, gen));
+        } catch (RuntimeException e) { // a closed loop: nothing will run, so it is not running
+            synchronized (lock) {
+                if (gen == generation) {
+                    running = false;
+                }
+            }
+            throw e;
         }
     }
 
@@ -143,12 +156,15 @@ public final class PeriodicCallback {
         long now = target.time();
         long period = periodNanos;
         if (jitter > 0) {
-            period = (long) (period * (1 + jitter * (random.nextDouble() - 0.5)));
+            // At least 1 ns: a 1 ns period scaled by 0.5 must still move the schedule on.
+            period = Math.max(1, (long) (period * (1 + jitter * (random.nextDouble() - 0.5))));
         }
+        // Saturating: a period too long for a long puts the next run at Long.MAX_VALUE (never), not in the past.
         if (nextTimeout <= now) {
-            nextTimeout += ((now - nextTimeout) / period + 1) * period;
+            long slots = (now - nextTimeout) / period + 1;
+            nextTimeout = saturatedAdd(nextTimeout, slots > Long.MAX_VALUE / period ? Long.MAX_VALUE : slots * period);
         } else {
-            nextTimeout += period;
+            nextTimeout = saturatedAdd(nextTimeout, period);
         }
         synchronized (lock) {
             if (gen != generation) {
@@ -156,5 +172,11 @@ public final class PeriodicCallback {
             }
             timeout = target.callAt(nextTimeout, () -> runOnce(target, gen));
         }
+    }
+
+    /** {@code a + b} for {@code b >= 0}, or {@link Long#MAX_VALUE} if that overflows. */
+    private static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        return sum < a ? Long.MAX_VALUE : sum;
     }
 }

@@ -5,6 +5,7 @@ import io.eddy.ioloop.IOLoop;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -132,7 +133,8 @@ public class IOStream implements AutoCloseable {
     /**
      * A stream on {@code channel} (put in non-blocking mode) and {@code loop}.
      *
-     * @throws UncheckedIOException if the channel cannot be made non-blocking
+     * @throws IllegalArgumentException if the channel is closed
+     * @throws UncheckedIOException     if the channel cannot be made non-blocking
      */
     public IOStream(SocketChannel channel, IOLoop loop, StreamOptions options) {
         this.channel = Objects.requireNonNull(channel, "channel");
@@ -140,6 +142,8 @@ public class IOStream implements AutoCloseable {
         this.options = Objects.requireNonNull(options, "options");
         try {
             channel.configureBlocking(false);
+        } catch (java.nio.channels.ClosedChannelException e) {
+            throw new IllegalArgumentException("cannot make a stream of a closed channel: " + channel, e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
         }
@@ -165,11 +169,16 @@ public class IOStream implements AutoCloseable {
     /**
      * {@code n} bytes; with {@code partial}, as soon as at least one byte is there, at most {@code n}.
      *
-     * @throws IllegalArgumentException if {@code n} is negative
+     * @throws IllegalArgumentException if {@code n} is negative, or, unless {@code partial}, more than
+     *                                  {@link StreamOptions#maxBufferSize()} (such a read could never complete)
      */
     public CompletableFuture<byte[]> readBytes(int n, boolean partial) {
         if (n < 0) {
             throw new IllegalArgumentException("cannot read a negative number of bytes: " + n);
+        }
+        if (!partial && n > options.maxBufferSize()) {
+            throw new IllegalArgumentException("cannot read " + n + " bytes at once: more than maxBufferSize "
+                    + options.maxBufferSize() + " (read them in parts)");
         }
         return startRead(newRead(ReadKind.BYTES, n, partial));
     }
@@ -219,9 +228,14 @@ public class IOStream implements AutoCloseable {
     /**
      * Reads into {@code dst} until it is full or, with {@code partial}, as soon as at least one byte
      * is there. Advances {@code dst}'s position; completes with the number of bytes read.
+     *
+     * @throws IllegalArgumentException if {@code dst} is read-only
      */
     public CompletableFuture<Integer> readInto(ByteBuffer dst, boolean partial) {
         Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("cannot read into a read-only buffer: " + dst);
+        }
         PendingRead r = newRead(ReadKind.INTO, dst.remaining(), partial);
         r.into = dst;
         return startRead(r);
@@ -795,9 +809,14 @@ public class IOStream implements AutoCloseable {
      * {@link StreamClosedException} caused by the {@link java.net.ConnectException} if refused. A read, writes
      * or a close callback set up before (or while) connecting wait for the connection, and fail with the same
      * cause if it is refused.
+     *
+     * @throws IllegalArgumentException if {@code address} is an unresolved {@link InetSocketAddress}
      */
     public CompletableFuture<IOStream> connect(SocketAddress address) {
         Objects.requireNonNull(address, "address");
+        if (address instanceof InetSocketAddress a && a.isUnresolved()) {
+            throw new IllegalArgumentException("cannot connect to an unresolved address: " + address);
+        }
         CompletableFuture<IOStream> future = new CompletableFuture<>();
         Context context = Context.current();
         onLoop(() -> {
@@ -1094,10 +1113,15 @@ public class IOStream implements AutoCloseable {
         close(null);
     }
 
-    /** Closes the stream with {@code cause} as its {@link #error()}. Idempotent (the first cause stays). */
+    /**
+     * Closes the stream with {@code cause} as its {@link #error()}. Idempotent (the first cause stays).
+     * Once the stream's loop has closed, closes it on the calling thread (the close callback then does not run).
+     */
     public void close(Throwable cause) {
-        // If the loop is gone, nothing runs there any more, but the socket must not leak.
-        onLoop(() -> closeOnLoop(cause), this::closeChannelQuietly);
+        // If the loop is gone (or closes before it runs this), close here: nothing runs there any more, but
+        // the socket must not leak and the pending futures must fail (closeOnLoop skips the loop's parts).
+        Runnable close = () -> closeOnLoop(cause);
+        onLoop(close, close);
     }
 
     private void closeQuietlyOrLoud(Throwable e) {
@@ -1147,7 +1171,7 @@ public class IOStream implements AutoCloseable {
                 fail(r.future, new StreamClosedException(cause != null ? cause : unsatisfiable), r.context);
             }
         }
-        if (registered >= 0) {
+        if (registered >= 0 && !loop.isClosed()) {
             loop.removeHandler(channel);
         }
         closeChannelQuietly();
@@ -1166,7 +1190,9 @@ public class IOStream implements AutoCloseable {
             writeQueue.clear();
         }
         if (closeCallback != null) {
-            loop.addCallback(closeCallback);
+            if (!loop.isClosed()) {
+                loop.addCallback(closeCallback);
+            }
             closeCallback = null;
         }
     }

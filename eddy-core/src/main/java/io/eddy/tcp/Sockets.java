@@ -271,7 +271,7 @@ public final class Sockets {
         try {
             local = server.getLocalAddress();
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot accept on " + server + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot accept on " + server + ": " + e, e); // a closed one's message is null
         }
         if (!(local instanceof InetSocketAddress)) {
             throw new IllegalArgumentException("server socket is not bound to an internet address: " + server);

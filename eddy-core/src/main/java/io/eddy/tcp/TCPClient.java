@@ -185,6 +185,10 @@ public final class TCPClient {
             ProtocolFamily wanted = options.family();
             ProtocolFamily first = null;
             for (InetSocketAddress a : addresses == null ? List.<InetSocketAddress>of() : addresses) {
+                if (a == null) { // thrown here, it would leave the future pending forever
+                    fail(new NullPointerException("the resolver returned a null address for " + host + ": " + addresses));
+                    return;
+                }
                 ProtocolFamily f = familyOf(a);
                 if (wanted != null && f != wanted) {
                     continue;

@@ -37,6 +37,12 @@ import java.util.concurrent.CompletionStage;
  */
 public final class TCPServer {
 
+    /**
+     * The most loops {@link #start(int)} makes: each is a thread and a selector, and a count beyond this is
+     * a mistake that would exhaust threads or file descriptors before serving anything.
+     */
+    public static final int MAX_LOOPS = 1024;
+
     private static final System.Logger LOG = System.getLogger("io.eddy.tcp");
 
     private final StreamHandler handler;
@@ -69,9 +75,25 @@ public final class TCPServer {
     /**
      * Listens on {@code port} of {@code address} (null or empty: every interface), on
      * {@link IOLoop#current()}. Port 0 picks a free port: see {@link #addresses()}.
+     *
+     * @throws IllegalStateException once stopped (before anything is bound), or if the current loop is closed
+     *                               (the sockets it bound are closed again)
      */
     public void listen(int port, String address) throws IOException {
-        addSockets(Sockets.bindSockets(port, address, null, options.backlog(), options.reusePort()));
+        checkNotStopped();
+        List<ServerSocketChannel> channels = Sockets.bindSockets(port, address, null, options.backlog(), options.reusePort());
+        try {
+            addSockets(channels);
+        } catch (RuntimeException e) { // e.g. the current loop is closed: release what was bound
+            for (ServerSocketChannel s : channels) {
+                try {
+                    s.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
     }
 
     /**
@@ -91,12 +113,12 @@ public final class TCPServer {
      * Starts {@code loops} new loops, each on its own thread (0: one per core), that accept on the
      * sockets of {@link #bind}. Returns once they run.
      *
-     * @throws IllegalArgumentException if {@code loops} is negative
+     * @throws IllegalArgumentException if {@code loops} is negative or more than {@link #MAX_LOOPS}
      * @throws IllegalStateException    if nothing was bound, or once started or stopped
      */
     public void start(int loops) throws IOException {
-        if (loops < 0) {
-            throw new IllegalArgumentException("loops must be 0 (one per core) or more: " + loops);
+        if (loops < 0 || loops > MAX_LOOPS) {
+            throw new IllegalArgumentException("loops must be 0 (one per core) to " + MAX_LOOPS + ": " + loops);
         }
         checkNotStopped();
         if (bound.isEmpty()) {
@@ -148,8 +170,9 @@ public final class TCPServer {
         checkNotStopped();
         IOLoop loop = IOLoop.current();
         for (ServerSocketChannel s : channels) {
+            Acceptor acceptor = new Acceptor(loop, s); // first: a socket it refuses is not listed
             sockets.add(s);
-            acceptors.add(new Acceptor(loop, s));
+            acceptors.add(acceptor);
         }
     }
 
