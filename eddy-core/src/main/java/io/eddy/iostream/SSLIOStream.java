@@ -384,6 +384,13 @@ public class SSLIOStream extends IOStream {
         } catch (IOException | RuntimeException ignored) {
             // the peer is gone; nothing more to do
         }
+        // A closed stream may be referenced for a while (a server keeps its streams until it prunes them):
+        // it should not keep its ~50 KB of record buffers. Decrypted bytes not yet delivered stay.
+        netIn = ByteBuffer.allocate(0); // this stream's own: a shared buffer's position would be shared too
+        netOut = ByteBuffer.allocate(0);
+        if (!appIn.hasRemaining()) {
+            appIn = ByteBuffer.allocate(0);
+        }
         handshake.completeExceptionally(new StreamClosedException(cause));
     }
 
