@@ -40,7 +40,7 @@ public final class TestTls {
         return ctx;
     }
 
-    /** A client context that accepts any server certificate: for tests only. */
+    /** A client context that accepts any server certificate: for tests only. A new one per call (no shared session cache). */
     public static SSLContext clientTrustingAnyServer() {
         TrustManager trustAll = new X509TrustManager() {
             @Override

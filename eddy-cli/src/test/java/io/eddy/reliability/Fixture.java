@@ -2,6 +2,7 @@ package io.eddy.reliability;
 
 import io.eddy.cli.RawEchoServer;
 import io.eddy.cli.StreamEchoServer;
+import io.eddy.cli.TestTls;
 import io.eddy.ioloop.IOLoop;
 import io.eddy.ioloop.LoopStats;
 import io.eddy.iostream.IOStream;
@@ -36,6 +37,7 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLSocket;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -125,6 +127,16 @@ final class Fixture {
         return new EchoServer(Kind.STREAM, loop, address, uncaught, server::stop, null);
     }
 
+    /**
+     * Starts the stream echo server with TLS ({@code eddy echo --tls}'s self-signed certificate) and the
+     * given handshake timeout. Its fresh clients are TLS clients: {@link EchoServer#warmUpTlsAndCountFds},
+     * {@link #assertTlsEcho}.
+     */
+    static EchoServer startTls(Duration handshakeTimeout) throws IOException {
+        return startStream(ServerOptions.defaults().withSslContext(TestTls.serverContext())
+                .withHandshakeTimeout(handshakeTimeout), stream -> { });
+    }
+
     /** Starts {@link RawEchoServer} on 127.0.0.1:0 on its own loop thread. */
     static EchoServer startRaw() throws IOException {
         List<Throwable> uncaught = new CopyOnWriteArrayList<>();
@@ -199,9 +211,17 @@ final class Fixture {
             return recordIdleAndCountFds();
         }
 
+        /** {@link #warmUpAndCountFds} for a TLS server ({@link #startTls}): with TLS clients. */
+        int warmUpTlsAndCountFds() throws Exception {
+            for (int i = 0; i < 3; i++) {
+                assertTlsEcho(address, 1024);
+            }
+            return recordIdleAndCountFds();
+        }
+
         /**
-         * After a case's own warm-up (a TLS client's, say): waits for the loop to be idle, records its idle
-         * stats for {@link #assertIdle} and returns the fd count, the baseline.
+         * After a case's own warm-up: waits for the loop to be idle, records its idle stats for
+         * {@link #assertIdle} and returns the fd count, the baseline.
          */
         int recordIdleAndCountFds() {
             awaitIdle();
@@ -358,6 +378,33 @@ final class Fixture {
             open.forEach(IOStream::close); // handed to the loop, which closes them before it stops
             loop.shutdown().join();
             joinQuietly(thread);
+        }
+    }
+
+    /**
+     * A proper TLS client (a JDK {@link SSLSocket} trusting any server) sends {@code size} bytes to
+     * {@code address} and gets them back, byte for byte; then closes.
+     */
+    static void assertTlsEcho(InetSocketAddress address, int size) throws Exception {
+        byte[] data = pattern(size, size);
+        try (SSLSocket tls = (SSLSocket) TestTls.clientTrustingAnyServer().getSocketFactory().createSocket()) {
+            tls.setTcpNoDelay(true); // its Finished and first record are two small writes: no Nagle wait between
+            tls.connect(address, (int) TIMEOUT.toMillis());
+            tls.setSoTimeout((int) TIMEOUT.toMillis());
+            tls.startHandshake();
+            // The echo comes back while it is sent: write from another thread.
+            CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> {
+                try {
+                    OutputStream out = tls.getOutputStream();
+                    out.write(data);
+                    out.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, THREADS);
+            byte[] echoed = tls.getInputStream().readNBytes(size);
+            sent.join();
+            assertArrayEquals(data, echoed, "a proper TLS client's echo");
         }
     }
 

@@ -3,16 +3,13 @@ package io.eddy.reliability;
 import io.eddy.cli.TestTls;
 import io.eddy.reliability.Fixture.EchoServer;
 import io.eddy.reliability.Fixture.LogCapture;
-import io.eddy.tcp.ServerOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -27,9 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLSocket;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,15 +65,14 @@ class TlsHostilePeersTest {
     }
 
     private static EchoServer tlsServer() throws IOException {
-        return Fixture.startStream(ServerOptions.defaults().withSslContext(TestTls.serverContext())
-                .withHandshakeTimeout(HANDSHAKE_TIMEOUT), stream -> { });
+        return Fixture.startTls(HANDSHAKE_TIMEOUT);
     }
 
     @ParameterizedTest
     @EnumSource(Garbage.class)
     void garbageOnTheTlsPortIsClosedQuietlyAndProperClientsAreServed(Garbage garbage) throws Exception {
         try (LogCapture log = new LogCapture(); EchoServer server = tlsServer()) {
-            int fds = warmUp(server);
+            int fds = server.warmUpTlsAndCountFds();
             int[] ends = new int[2]; // end of stream, reset
             List<SocketChannel> peers = new ArrayList<>();
             try {
@@ -91,7 +85,7 @@ class TlsHostilePeersTest {
                     }
                 }
                 // A proper client meanwhile: the garbage does not hold it up.
-                assertTlsEcho(server.address, 16 * 1024);
+                Fixture.assertTlsEcho(server.address, 16 * 1024);
                 for (SocketChannel peer : peers) {
                     ends[readUntilTheServerCloses(peer)]++;
                 }
@@ -103,7 +97,7 @@ class TlsHostilePeersTest {
 
             server.assertIdle();
             int fdsAfter = Fixture.assertFdsBackTo(fds);
-            assertTlsEcho(server.address, 64 * 1024);
+            Fixture.assertTlsEcho(server.address, 64 * 1024);
             server.assertNoUncaughtExceptions();
             log.assertNothingAbove(Level.FINE);
             System.out.printf("TlsHostilePeersTest %s: %d peers closed by the server (%d end of stream, %d reset), "
@@ -114,7 +108,7 @@ class TlsHostilePeersTest {
     @Test
     void resetsInTheMiddleOfTheHandshakeAreQuietAndLeaveNothingBehind() throws Exception {
         try (LogCapture log = new LogCapture(); EchoServer server = tlsServer()) {
-            int fds = warmUp(server);
+            int fds = server.warmUpTlsAndCountFds();
             byte[] hello = clientHello();
             for (int i = 0; i < RESETS; i++) {
                 try (SocketChannel peer = SocketChannel.open(server.address)) {
@@ -129,7 +123,7 @@ class TlsHostilePeersTest {
 
             server.assertIdle();
             int fdsAfter = Fixture.assertFdsBackTo(fds);
-            assertTlsEcho(server.address, 64 * 1024);
+            Fixture.assertTlsEcho(server.address, 64 * 1024);
             server.assertNoUncaughtExceptions();
             log.assertNothingAbove(Level.FINE);
             System.out.printf("TlsHostilePeersTest: %d resets mid-handshake, fds %d -> %d%n", RESETS, fds, fdsAfter);
@@ -138,10 +132,9 @@ class TlsHostilePeersTest {
 
     @Test
     void handshakesTrickledAByteAtATimeDoNotHoldUpProperClientsAndAreUnderstood() throws Exception {
-        EchoServer patient = Fixture.startStream(ServerOptions.defaults().withSslContext(TestTls.serverContext())
-                .withHandshakeTimeout(Fixture.TIMEOUT), stream -> { });
+        EchoServer patient = Fixture.startTls(Fixture.TIMEOUT);
         try (LogCapture log = new LogCapture(); EchoServer server = patient) {
-            int fds = warmUp(server);
+            int fds = server.warmUpTlsAndCountFds();
             byte[] hello = clientHello();
             List<SocketChannel> slow = new ArrayList<>();
             int roundsWhileNormal;
@@ -163,7 +156,7 @@ class TlsHostilePeersTest {
                 for (int i = 0; i < PROPER; i++) {
                     proper.add(CompletableFuture.runAsync(() -> {
                         try {
-                            assertTlsEcho(server.address, 16 * 1024);
+                            Fixture.assertTlsEcho(server.address, 16 * 1024);
                         } catch (Exception e) {
                             throw new AssertionError(e);
                         }
@@ -196,7 +189,7 @@ class TlsHostilePeersTest {
 
             server.assertIdle();
             int fdsAfter = Fixture.assertFdsBackTo(fds);
-            assertTlsEcho(server.address, 64 * 1024);
+            Fixture.assertTlsEcho(server.address, 64 * 1024);
             server.assertNoUncaughtExceptions();
             log.assertNothingAbove(Level.FINE);
             System.out.printf("TlsHostilePeersTest: %d ClientHellos trickled a byte at a time (%d bytes each; %d bytes in "
@@ -215,14 +208,6 @@ class TlsHostilePeersTest {
         }
     }
 
-    /** Echoes with proper TLS clients until every class and file they and the server need is loaded; the fd baseline. */
-    private static int warmUp(EchoServer server) throws Exception {
-        for (int i = 0; i < 3; i++) {
-            assertTlsEcho(server.address, 1024);
-        }
-        return server.recordIdleAndCountFds();
-    }
-
     /**
      * Reads from {@code peer} (blocking) until the server closes it: 0 for an end of stream, 1 for a reset.
      * What the server sent first (a TLS alert, or its handshake flight) is skipped.
@@ -237,28 +222,6 @@ class TlsHostilePeersTest {
             return 0;
         } catch (SocketException reset) {
             return 1;
-        }
-    }
-
-    /** A proper TLS client sends {@code size} bytes and gets them back, byte for byte. */
-    private static void assertTlsEcho(InetSocketAddress address, int size) throws Exception {
-        byte[] data = Fixture.pattern(size, size);
-        try (SSLSocket tls = (SSLSocket) TestTls.clientTrustingAnyServer().getSocketFactory().createSocket()) {
-            tls.connect(address, (int) Fixture.TIMEOUT.toMillis());
-            tls.setSoTimeout((int) Fixture.TIMEOUT.toMillis());
-            tls.startHandshake();
-            CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> {
-                try {
-                    OutputStream out = tls.getOutputStream();
-                    out.write(data);
-                    out.flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, Fixture.THREADS);
-            byte[] echoed = tls.getInputStream().readNBytes(size);
-            sent.join();
-            assertArrayEquals(data, echoed, "a proper TLS client's echo");
         }
     }
 
