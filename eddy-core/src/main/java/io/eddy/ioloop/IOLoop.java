@@ -139,9 +139,17 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     // ---------------------------------------------------------------- creation and the current loop
 
-    /** A new loop on the platform's best backend. Does not change {@link #current()}. */
+    /**
+     * A new loop on the platform's best backend, or the one the system property {@code eddy.backend} names
+     * (checked as {@link Builder#backend} checks it). Does not change {@link #current()}.
+     */
     public static IOLoop create() {
-        return builder().build();
+        Builder builder = builder();
+        String backend = System.getProperty("eddy.backend");
+        if (backend != null) {
+            builder.backend(backend);
+        }
+        return builder.build();
     }
 
     /** A builder for a loop with a chosen clock, exception handler, blocking threshold or backend. */
@@ -187,12 +195,18 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
 
         /**
-         * The I/O backend by name. {@code "nio"} (java.nio's Selector) is always available.
+         * The I/O backend by name. {@code "nio"} (java.nio's Selector) is always available; {@code "epoll"}
+         * (native Linux epoll) is named by SPEC but not built yet.
          *
+         * @throws IllegalStateException    for {@code "epoll"}, saying it is not available
          * @throws IllegalArgumentException for an unknown name
          */
         public Builder backend(String name) {
             Objects.requireNonNull(name, "name");
+            if (name.equals("epoll")) {
+                throw new IllegalStateException("IOLoop backend 'epoll' is not available in this version of Eddy"
+                        + " (available: nio)");
+            }
             if (!name.equals("nio")) {
                 throw new IllegalArgumentException("unknown IOLoop backend '" + name + "' (available: nio)");
             }
@@ -447,12 +461,17 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     /**
-     * Like {@link #runSync(Callable)}, giving up after {@code timeout} on the loop's clock.
+     * Like {@link #runSync(Callable)}, giving up after {@code timeout} on the loop's clock (null: never).
      *
-     * @throws TimeoutException if the stage did not complete in time; the stage is cancelled if it is a {@link Future}
+     * @throws TimeoutException         if the stage did not complete in time; the stage is cancelled if it is a
+     *                                  {@link Future}
+     * @throws IllegalArgumentException if {@code timeout} is zero or negative
      */
     public <T> T runSync(Callable<? extends CompletionStage<? extends T>> fn, Duration timeout) throws Exception {
         Objects.requireNonNull(fn, "fn");
+        if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
+            throw new IllegalArgumentException("runSync timeout must be positive (or null for none): " + timeout);
+        }
         if (running) {
             throw new IllegalStateException("IOLoop is already running");
         }

@@ -71,6 +71,8 @@ class IOLoopBadInputTest {
         assertFails(NullPointerException.class, () -> loop.addFuture(new CompletableFuture<>(), null), "callback");
         assertFails(NullPointerException.class, () -> loop.runInExecutor(null, null), "fn");
         assertFails(NullPointerException.class, () -> loop.runSync(null), "fn");
+        assertFails(IllegalArgumentException.class, () -> loop.runSync(() -> null, Duration.ZERO), "PT0S");
+        assertFails(IllegalArgumentException.class, () -> loop.runSync(() -> null, Duration.ofSeconds(-1)), "PT-1S");
         assertFails(NullPointerException.class, () -> loop.startInNewThread(null), "threadName");
         assertEquals(0, loop.stats().pendingCallbacks(), "nothing was queued");
         assertLoopWorks();

@@ -102,6 +102,28 @@ class IOLoopCreationTest {
     }
 
     @Test
+    void theEpollBackendIsNamedUnavailableAndTheSystemPropertyChoosesTheBackend() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> IOLoop.builder().backend("epoll"));
+        assertTrue(e.getMessage().contains("epoll") && e.getMessage().contains("not available"), e.getMessage());
+        String previous = System.getProperty("eddy.backend");
+        try {
+            System.setProperty("eddy.backend", "nio");
+            try (IOLoop loop = IOLoop.create()) {
+                assertTrue(loop.toString().contains("nio"), loop.toString());
+            }
+            System.setProperty("eddy.backend", "poll");
+            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, IOLoop::create);
+            assertTrue(bad.getMessage().contains("'poll'"), bad.getMessage());
+        } finally {
+            if (previous == null) {
+                System.clearProperty("eddy.backend");
+            } else {
+                System.setProperty("eddy.backend", previous);
+            }
+        }
+    }
+
+    @Test
     void closingTheInstanceForgetsIt() {
         IOLoop first = IOLoop.instance();
         first.close();
