@@ -192,7 +192,9 @@ public final class Context {
             } catch (VirtualMachineError e) {
                 throw e;
             } catch (Throwable thrown) {
-                thrown.addSuppressed(error);
+                if (thrown != error) { // a handler that rethrows what it was given: self-suppression would throw
+                    thrown.addSuppressed(error);
+                }
                 error = thrown;
             }
         }

@@ -1,7 +1,9 @@
 package io.eddy.ioloop;
 
+import io.eddy.ioloop.internal.Discardable;
 import io.eddy.ioloop.internal.NioPoller;
 import io.eddy.ioloop.internal.PollKey;
+import io.eddy.ioloop.internal.QuietLog;
 import io.eddy.ioloop.internal.Poller;
 import io.eddy.ioloop.internal.ReadyEvents;
 import io.eddy.ioloop.internal.Watchdog;
@@ -24,7 +26,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
-import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -187,9 +188,7 @@ public final class IOLoop implements Executor, AutoCloseable {
          * @throws IllegalArgumentException if {@code threshold} is negative (here, before {@link #build()} opens anything)
          */
         public Builder blockingLogThreshold(Duration threshold) {
-            if (threshold != null && threshold.isNegative()) {
-                throw new IllegalArgumentException("blocking threshold must be positive: " + threshold);
-            }
+            checkBlockingThreshold(threshold);
             this.blockingThreshold = threshold;
             return this;
         }
@@ -477,7 +476,9 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
         final class Outcome {
             CompletionStage<? extends T> stage;
-            boolean abandoned; // this runSync returned: what it left queued must not run fn or stop a later start
+            // This runSync returned: what it left queued must not run fn or stop a later start. Volatile: if start()
+            // failed because another thread runs the loop, that thread reads it.
+            volatile boolean abandoned;
             boolean done;
             boolean timedOut;
             T value;
@@ -511,15 +512,24 @@ public final class IOLoop implements Executor, AutoCloseable {
             });
         });
         Timeout timer = timeout == null ? null : callLater(timeout, () -> {
-            outcome.timedOut = true;
-            stop();
+            if (!outcome.abandoned) {
+                outcome.timedOut = true;
+                stop();
+            }
         });
-        start();
-        if (timer != null) {
-            timer.cancel();
+        try {
+            start();
+        } finally {
+            // Also when start() threw (already running elsewhere, a VirtualMachineError): nothing of this call
+            // may act on the loop later.
+            if (timer != null) {
+                timer.cancel();
+            }
+            if (!outcome.done) {
+                outcome.abandoned = true;
+            }
         }
         if (!outcome.done) {
-            outcome.abandoned = true;
             if (outcome.timedOut) {
                 if (outcome.stage instanceof Future<?> f) {
                     f.cancel(true);
@@ -614,9 +624,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         pendingTimeouts = 0;
         int discarded = 0;
         while (!callbacks.isEmpty()) {
-            if (callbacks.take() instanceof Future<?> owner) {
-                owner.cancel(false); // it will never run: whoever waits on it learns so (submit, IOStream)
-            }
+            discard(callbacks.take());
             discarded++;
         }
         watch.stop();
@@ -753,18 +761,19 @@ public final class IOLoop implements Executor, AutoCloseable {
     public <T> CompletableFuture<T> submit(Callable<T> task) {
         Objects.requireNonNull(task, "task");
         CompletableFuture<T> future = new CompletableFuture<>();
-        addCallback(new FutureTask<Void>(() -> {
-            try {
-                future.complete(task.call());
-            } catch (Throwable t) {
-                future.completeExceptionally(t);
-            }
-        }, null) {
+        addCallback(new Discardable() {
             @Override
-            protected void done() {
-                if (isCancelled()) { // discarded by close() before it ran
-                    future.completeExceptionally(new RejectedExecutionException("IOLoop closed before the task ran"));
+            public void run() {
+                try {
+                    future.complete(task.call());
+                } catch (Throwable t) {
+                    future.completeExceptionally(t);
                 }
+            }
+
+            @Override
+            public void discarded() {
+                future.completeExceptionally(new RejectedExecutionException(IOLoop.this + " closed before the task ran"));
             }
         });
         return future;
@@ -995,10 +1004,14 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     private void configureWatch(Duration threshold, Watchdog.Action action) {
-        if (threshold != null && threshold.isNegative()) {
-            throw new IllegalArgumentException("blocking threshold must be positive: " + threshold);
-        }
+        checkBlockingThreshold(threshold);
         watch.configure(threshold, action);
+    }
+
+    private static void checkBlockingThreshold(Duration threshold) {
+        if (threshold != null && threshold.isNegative()) {
+            throw new IllegalArgumentException("blocking threshold must not be negative (null or zero: off): " + threshold);
+        }
     }
 
     private static void logBlocked(long blockedNanos, StackTraceElement[] stack) {
@@ -1219,27 +1232,35 @@ public final class IOLoop implements Executor, AutoCloseable {
         } catch (VirtualMachineError e) {
             throw e;
         } catch (Throwable handlerFailure) {
-            handlerFailure.addSuppressed(t);
+            if (handlerFailure != t) { // a handler that rethrows what it was given: self-suppression would throw
+                handlerFailure.addSuppressed(t);
+            }
             lastResortReport(handlerFailure);
         }
     }
 
-    /** Logs a failure of the reporting itself; if even that fails, one line on standard error, else nothing. */
-    private static void lastResortReport(Throwable failure) {
+    /**
+     * A callback that close() drops: it will never run, so whoever waits on it learns so. Eddy's own
+     * hand-offs are {@link Discardable}; a user's {@link Future} (a {@code FutureTask}, say) is cancelled. What
+     * that throws is reported, and close() goes on.
+     */
+    private void discard(Runnable task) {
         try {
-            LOG.log(System.Logger.Level.ERROR, "IOLoop exception handler failed", failure);
+            if (task instanceof Discardable d) {
+                d.discarded();
+            } else if (task instanceof Future<?> f) {
+                f.cancel(false);
+            }
         } catch (VirtualMachineError e) {
             throw e;
-        } catch (Throwable logFailed) {
-            try {
-                System.err.println("io.eddy.ioloop: an exception handler failed (" + failure
-                        + ") and logging it failed too (" + logFailed + ")");
-            } catch (VirtualMachineError e) {
-                throw e;
-            } catch (Throwable ignored) {
-                // nowhere left to report to; the loop goes on
-            }
+        } catch (Throwable t) {
+            report(t, Context.empty());
         }
+    }
+
+    /** Logs a failure of the reporting itself (see {@link QuietLog}). */
+    private static void lastResortReport(Throwable failure) {
+        QuietLog.log(LOG, System.Logger.Level.ERROR, "IOLoop exception handler failed", failure);
     }
 
     @Override

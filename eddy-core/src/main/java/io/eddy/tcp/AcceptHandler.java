@@ -2,6 +2,7 @@ package io.eddy.tcp;
 
 import io.eddy.ioloop.Handler;
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.QuietLog;
 import io.eddy.ioloop.Timeout;
 
 import java.io.IOException;
@@ -98,7 +99,7 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
         failuresInARow++;
         boolean exhausted = outOfResources(e);
         if (!exhausted && failuresInARow < 2) {
-            logQuietly(ERROR, "Error accepting a connection on " + local() + "; trying the next one", e);
+            QuietLog.log(LOG, ERROR, "Error accepting a connection on " + local() + "; trying the next one", e);
             return false;
         }
         // Pause first, log after: out of descriptors, logging may fail too (it may need a file).
@@ -108,23 +109,12 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
         retry = loop.callLater(wait, this::resume);
         if (!failing) {
             failing = true; // one WARNING per failing period, not one per failure
-            logQuietly(WARNING, (exhausted ? "Out of file descriptors or memory" : "Accept keeps failing")
+            QuietLog.log(LOG, WARNING, (exhausted ? "Out of file descriptors or memory" : "Accept keeps failing")
                     + " on " + local() + " (" + e.getMessage() + "): not accepting for " + wait.toMillis()
                     + " ms, then retrying with back-off up to " + MAX_BACKOFF.toMillis()
                     + " ms until it works; open connections are served meanwhile", null);
         }
         return true;
-    }
-
-    /** Logs, unless logging itself fails (as it may when the process is out of descriptors). */
-    private static void logQuietly(System.Logger.Level level, String message, Throwable error) {
-        try {
-            LOG.log(level, message, error);
-        } catch (VirtualMachineError e) {
-            throw e;
-        } catch (Throwable loggingFailed) {
-            // nowhere to report it: accepting goes on (or pauses) as if it had been logged
-        }
     }
 
     private void resume() {
@@ -145,7 +135,7 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
         backoff = FIRST_BACKOFF;
         if (failing) {
             failing = false;
-            logQuietly(INFO, "Accepting connections again on " + local(), null);
+            QuietLog.log(LOG, INFO, "Accepting connections again on " + local(), null);
         }
     }
 

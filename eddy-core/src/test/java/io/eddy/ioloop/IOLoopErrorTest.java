@@ -108,7 +108,24 @@ class IOLoopErrorTest {
             System.setErr(stderr);
             logger.removeHandler(broken);
         }
-        assertTrue(lastResort.toString().contains("logging it failed too"), lastResort.toString());
+        assertTrue(lastResort.toString().contains("logging it failed"), lastResort.toString());
+    }
+
+    @Test
+    void anExceptionHandlerThatRethrowsWhatItWasGivenDoesNotEndTheLoop() throws Exception {
+        try (IOLoop loop = IOLoop.builder().exceptionHandler(e -> {
+            throw (RuntimeException) e;
+        }).build()) {
+            String result = loop.runSync(() -> {
+                loop.addCallback(() -> { throw new IllegalStateException("rethrown by the handler (expected in this test)"); });
+                Context.empty().withExceptionHandler(e -> { throw (RuntimeException) e; })
+                        .run(() -> loop.addCallback(() -> { throw new IllegalStateException("rethrown by both (expected in this test)"); }));
+                CompletableFuture<String> after = new CompletableFuture<>();
+                loop.addCallback(() -> loop.addCallback(() -> after.complete("survived")));
+                return after;
+            });
+            assertEquals("survived", result);
+        }
     }
 
     @Test

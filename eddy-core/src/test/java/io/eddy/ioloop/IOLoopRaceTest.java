@@ -24,6 +24,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -117,6 +118,7 @@ class IOLoopRaceTest {
                 f.get(30, TimeUnit.SECONDS); // nothing but RejectedExecutionException was thrown
             }
             loopThread.join(30_000);
+            assertFalse(loopThread.isAlive(), "the loop thread did not end");
             assertTrue(errors.isEmpty(), "round " + round + ": exceptions in callbacks: " + errors);
 
             int discarded = 0;
@@ -183,6 +185,7 @@ class IOLoopRaceTest {
                 f.get(30, TimeUnit.SECONDS);
             }
             loopThread.join(30_000);
+            assertFalse(loopThread.isAlive(), "the loop thread did not end");
             for (int id = 0; id < total; id++) {
                 Timeout t = scheduled.get(id);
                 int r = runs.get(id);

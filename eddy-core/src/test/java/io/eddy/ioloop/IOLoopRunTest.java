@@ -195,6 +195,41 @@ class IOLoopRunTest {
     }
 
     @Test
+    void aRunSyncWhoseLoopThrowsLeavesNoTimerToStopTheNextOne() throws Exception {
+        VirtualClock clock = new VirtualClock();
+        try (IOLoop virtual = IOLoop.builder().clock(clock).build()) {
+            InternalError e = assertThrows(InternalError.class, () -> virtual.runSync(() -> {
+                throw new InternalError("out of start() (expected in this test)");
+            }, Duration.ofMinutes(1)));
+            assertEquals("out of start() (expected in this test)", e.getMessage());
+
+            CompletableFuture<Integer> next = new CompletableFuture<>();
+            int value = virtual.runSync(() -> {
+                virtual.callLater(Duration.ofHours(1), () -> next.complete(3));
+                return next;
+            }, Duration.ofHours(2));
+            assertEquals(3, value);
+        }
+    }
+
+    @Test
+    void closeGoesOnWhenADiscardedFutureTaskThrowsFromItsCancellation() {
+        java.util.concurrent.FutureTask<String> throwing = new java.util.concurrent.FutureTask<>(() -> "never") {
+            @Override
+            protected void done() {
+                throw new IllegalStateException("done() failed (expected in this test)");
+            }
+        };
+        loop.addCallback(throwing);
+        CompletableFuture<String> submitted = loop.submit(() -> "never");
+        loop.close();
+        assertTrue(loop.isClosed());
+        assertTrue(throwing.isCancelled());
+        assertTrue(submitted.isCompletedExceptionally(), "the task queued after it was discarded too");
+        assertThrows(RejectedExecutionException.class, () -> loop.addCallback(() -> { }));
+    }
+
+    @Test
     void aRunSyncStoppedBeforeItsFnRanNeitherRunsFnLaterNorStopsTheNextOne() throws Exception {
         List<String> ran = new ArrayList<>();
         loop.stop(); // the next start returns at once: fn stays queued
