@@ -153,7 +153,7 @@ public final class StreamEchoServer {
         }
     }
 
-    /** The address of the first listening socket, with the real port. */
+    /** The address of the first listening socket, with the real port. Any thread. */
     public InetSocketAddress address() {
         return address;
     }

@@ -2,6 +2,7 @@ package io.eddy.iostream;
 
 import io.eddy.ioloop.Context;
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.Discardable;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,8 +16,6 @@ import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Future;
-import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -103,6 +102,8 @@ public class IOStream implements AutoCloseable {
     private volatile boolean closed;
     private volatile Throwable error;
     private boolean connecting;
+    /** Set once the channel is connected (read through {@link #isConnected()}): no volatile read per message. */
+    private boolean connected;
     private CompletableFuture<IOStream> connectFuture;
     private Context connectContext;
     private Runnable closeCallback;
@@ -314,10 +315,19 @@ public class IOStream implements AutoCloseable {
             // a reader that issues each read from the last one's completion nests a call per message.
             // This one goes on from the loop, on a fresh stack.
             inlineReads = 0;
-            loop.addCallback(this::continueRead);
+            handOff(this::continueRead, this::failReadLoopClosed);
             return;
         }
         serviceRead();
+    }
+
+    /** The pending read will never be serviced: its loop closed. */
+    private void failReadLoopClosed() {
+        PendingRead r = read;
+        if (r != null) {
+            read = null;
+            fail(r.future, loopClosed(), r.context);
+        }
     }
 
     private void continueRead() {
@@ -339,7 +349,7 @@ public class IOStream implements AutoCloseable {
                 fail(r.future, new StreamClosedException(error), r.context);
                 return;
             }
-            if (channel.isConnected()) { // before connect: the read waits for the connection
+            if (isConnected()) { // before connect: the read waits for the connection
                 readFromSocket();
             }
         } catch (IOException e) {
@@ -676,7 +686,7 @@ public class IOStream implements AutoCloseable {
             return;
         }
         bytesQueued += size;
-        if (nothingQueued() && !connecting && channel.isConnected()) {
+        if (nothingQueued() && !connecting && isConnected()) {
             // Nothing ahead of it: hand it to the kernel straight from the caller's bytes.
             try {
                 while (data.hasRemaining()) {
@@ -824,7 +834,7 @@ public class IOStream implements AutoCloseable {
                 fail(future, new StreamClosedException(error), context);
                 return;
             }
-            if (connecting || channel.isConnected()) {
+            if (connecting || isConnected()) {
                 fail(future, new IllegalStateException("already " + (connecting ? "connecting" : "connected")), context);
                 return;
             }
@@ -850,8 +860,17 @@ public class IOStream implements AutoCloseable {
     private void finishConnect() throws IOException {
         if (channel.finishConnect()) {
             connecting = false;
+            connected = true;
             connected();
         }
+    }
+
+    /**
+     * Whether the channel is connected: the field once it is, else the channel's own state (a channel handed
+     * over connected, or connected by its owner before any I/O). Loop thread.
+     */
+    private boolean isConnected() {
+        return connected || (connected = channel.isConnected());
     }
 
     /** The connection is up: {@link SSLIOStream} starts its handshake here. */
@@ -957,7 +976,7 @@ public class IOStream implements AutoCloseable {
         int events;
         if (connecting) {
             events = IOLoop.WRITE; // the connect's outcome; reads and writes wait for it
-        } else if (!channel.isConnected()) {
+        } else if (!isConnected()) {
             events = 0; // not connected yet: an unconnected socket polls as hung up, so nothing to wait for
         } else {
             events = read != null ? IOLoop.READ : 0;
@@ -1074,7 +1093,7 @@ public class IOStream implements AutoCloseable {
         if (connecting) {
             return "it is connecting";
         }
-        if (!channel.isConnected()) {
+        if (!isConnected()) {
             return "it is not connected (connect first)";
         }
         if (end > start) {
@@ -1120,8 +1139,12 @@ public class IOStream implements AutoCloseable {
     public void close(Throwable cause) {
         // If the loop is gone (or closes before it runs this), close here: nothing runs there any more, but
         // the socket must not leak and the pending futures must fail (closeOnLoop skips the loop's parts).
-        Runnable close = () -> closeOnLoop(cause);
-        onLoop(close, close);
+        // Locked: two threads may get here at once (two callers, or a caller and the one closing the loop).
+        onLoop(() -> closeOnLoop(cause), () -> {
+            synchronized (this) {
+                closeOnLoop(cause);
+            }
+        });
     }
 
     private void closeQuietlyOrLoud(Throwable e) {
@@ -1254,33 +1277,35 @@ public class IOStream implements AutoCloseable {
     // ================================================================== helpers
 
     /**
-     * Runs {@code action} now if this is the loop thread, else hands it to the loop. If the loop is closed, or
-     * closes before it runs the action (it cancels the discarded callbacks that are {@link Future}s),
-     * {@code ifNeverRun} runs instead (on this thread, or the one that closes the loop): it fails the
-     * caller's future. With {@code ifNeverRun} null, a closed loop's {@link RejectedExecutionException}
-     * is thrown to the caller.
+     * Runs {@code action} now if this is the loop thread, else {@link #handOff hands it} to the loop. With
+     * {@code ifNeverRun} null, a closed loop's {@link RejectedExecutionException} is thrown to the caller.
      */
-    private void onLoop(Runnable action, Runnable ifNeverRun) {
+    void onLoop(Runnable action, Runnable ifNeverRun) {
         if (loop.inLoopThread()) {
             action.run();
-            return;
-        }
-        if (ifNeverRun == null) {
+        } else if (ifNeverRun == null) {
             loop.addCallback(action);
-            return;
+        } else {
+            handOff(action, ifNeverRun);
         }
+    }
+
+    /**
+     * Queues {@code action} on the loop. If the loop is closed, or closes before it runs the action (it tells
+     * a {@link Discardable} it dropped), {@code ifNeverRun} runs instead, on this thread or the one that closes
+     * the loop: it fails the caller's future.
+     */
+    void handOff(Runnable action, Runnable ifNeverRun) {
         try {
-            loop.addCallback(new FutureTask<Void>(action, null) {
+            loop.addCallback(new Discardable() {
                 @Override
                 public void run() {
-                    action.run(); // directly: what it throws goes to the loop's handler, as any callback's
+                    action.run();
                 }
 
                 @Override
-                protected void done() {
-                    if (isCancelled()) {
-                        ifNeverRun.run();
-                    }
+                public void discarded() {
+                    ifNeverRun.run();
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -1289,8 +1314,8 @@ public class IOStream implements AutoCloseable {
     }
 
     /** The failure of an operation handed to a closed loop. */
-    private static StreamClosedException loopClosed() {
-        return new StreamClosedException(new RejectedExecutionException("the stream's IOLoop is closed"));
+    StreamClosedException loopClosed() {
+        return new StreamClosedException(new RejectedExecutionException("the stream's IOLoop is closed: " + loop));
     }
 
     private void closeChannelQuietly() {

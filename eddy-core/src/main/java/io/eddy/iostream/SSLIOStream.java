@@ -111,7 +111,8 @@ public class SSLIOStream extends IOStream {
         netOut = ByteBuffer.allocate(session.getPacketBufferSize()).flip();
         appIn = ByteBuffer.allocate(session.getApplicationBufferSize()).flip();
         if (channel.isConnected()) {
-            loop.addCallback(this::startHandshakeOnLoop);
+            // If the loop closes before it starts the handshake, the stream closes: waitForHandshake fails.
+            handOff(this::startHandshakeOnLoop, () -> close(loopClosed()));
         }
     }
 
@@ -148,11 +149,7 @@ public class SSLIOStream extends IOStream {
             throw new IllegalArgumentException("handshake timeout must not be negative (null or zero: none): " + timeout);
         }
         Duration limit = timeout == null || timeout.isZero() ? null : timeout;
-        if (loop().inLoopThread()) {
-            applyHandshakeTimeout(limit);
-        } else {
-            loop().addCallback(() -> applyHandshakeTimeout(limit));
-        }
+        onLoop(() -> applyHandshakeTimeout(limit), () -> { }); // a closed loop: moot, no handshake will run
     }
 
     private void applyHandshakeTimeout(Duration limit) {

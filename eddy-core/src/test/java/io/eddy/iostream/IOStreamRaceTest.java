@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -43,6 +44,7 @@ class IOStreamRaceTest {
         writers.shutdownNow();
         loop.shutdown().join();
         loopThread.join(30_000);
+        assertFalse(loopThread.isAlive(), "the loop thread did not end");
     }
 
     @Test

@@ -597,6 +597,41 @@ class IOStreamTest {
         assertFalse(accepted.isOpen(), "the discarded close() still closed the socket");
     }
 
+    @Test
+    void threadsClosingAStreamAfterItsLoopClosedCloseItOnceAndFailEveryPendingWrite() throws Exception {
+        // Writes the peer does not read stay queued; then the loop stops and closes with them pending.
+        byte[] big = new byte[1 << 20];
+        List<CompletableFuture<Void>> writes = loop.runSync(() -> {
+            List<CompletableFuture<Void>> all = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                all.add(stream.write(big));
+            }
+            return CompletableFuture.completedFuture(all);
+        }, TIMEOUT);
+        assertFalse(writes.get(writes.size() - 1).isDone(), "the last write waits for the peer");
+        loop.close();
+        List<CompletableFuture<Void>> closers = new ArrayList<>();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        for (int t = 0; t < 8; t++) {
+            closers.add(CompletableFuture.runAsync(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+                stream.close();
+            }));
+        }
+        go.countDown();
+        CompletableFuture.allOf(closers.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS); // none threw
+        assertTrue(stream.closed());
+        assertFalse(accepted.isOpen());
+        for (CompletableFuture<Void> w : writes) {
+            assertTrue(w.isDone(), "every write completed or failed");
+        }
+        assertTrue(writes.get(writes.size() - 1).isCompletedExceptionally());
+    }
+
     // ------------------------------------------------------------------ close
 
     @Test
