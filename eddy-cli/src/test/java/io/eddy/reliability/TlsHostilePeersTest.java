@@ -26,7 +26,6 @@ import java.util.logging.Level;
 import javax.net.ssl.SSLEngine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Hostile peers on a TLS port (the stream server with {@code ServerOptions.withSslContext}): garbage instead
@@ -163,12 +162,13 @@ class TlsHostilePeersTest {
                     }, Fixture.THREADS));
                 }
                 CompletableFuture<Void> allProper = CompletableFuture.allOf(proper.toArray(CompletableFuture[]::new));
-                while (!allProper.isDone() && round < hello.length) {
+                // Trickle on while they run, but keep each ClientHello's last byte back: the proper clients must
+                // finish while all the trickled handshakes are still incomplete, however slow this machine is.
+                while (!allProper.isDone() && round < hello.length - 1) {
                     trickle(slow, hello[round++]);
                 }
                 roundsWhileNormal = round - 1;
                 allProper.get(Fixture.TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-                assertTrue(round < hello.length, "the proper clients finished only after the trickled ClientHellos were complete");
                 while (round < hello.length) {
                     trickle(slow, hello[round++]);
                 }
