@@ -93,7 +93,18 @@ final class EchoCommand implements Callable<Integer> {
         if (raw && tls) {
             throw new ParameterException(spec.commandLine(), "--raw is the plain reference server: drop --tls");
         }
+        loadTimeZoneData();
         return raw ? runRaw() : runStreams(loops == 0 ? Runtime.getRuntime().availableProcessors() : loops);
+    }
+
+    /**
+     * Loads the JDK's time-zone data now, while a file can be opened. The log formatter needs it for the first
+     * record; if that record comes when the server is out of file descriptors (the accept back-off's warning),
+     * loading fails and the JDK never retries it: logging stays broken for the life of the process.
+     */
+    private static void loadTimeZoneData() {
+        java.util.TimeZone.getDefault().getRawOffset();
+        java.time.ZoneId.systemDefault().getRules();
     }
 
     /** The IOStream server: loops on their own threads; this thread waits for a signal. */
