@@ -14,7 +14,6 @@ import java.lang.management.MemoryMXBean;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.util.logging.Level;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,11 +61,7 @@ class ChurnTest {
                 }
             }
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            server.assertServesAFreshClient();
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("ChurnTest %s: %d cycles, fds %d -> %d, stats %s -> %s%n",
                     kind, CYCLES, fds, fdsAfter, before, server.stats());
         }
@@ -75,7 +70,7 @@ class ChurnTest {
     @Test
     void twoThousandTlsCyclesLeaveFdsLoopStatsAndHeapFlat() throws Exception {
         try (LogCapture log = new LogCapture(); EchoServer server = Fixture.startTls(SSLIOStream.DEFAULT_HANDSHAKE_TIMEOUT)) {
-            int fds = server.warmUpTlsAndCountFds();
+            int fds = server.warmUpAndCountFds();
             LoopStats before = server.stats();
             long heapAtFirstCheckpoint = 0;
             long heapAtEnd = 0;
@@ -91,10 +86,7 @@ class ChurnTest {
                 }
             }
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("ChurnTest TLS: %d handshake/echo/close cycles, fds %d -> %d, heap after GC %.1f MB at cycle %d "
                     + "-> %.1f MB at the end (client and server in this JVM), stats %s -> %s%n", TLS_CYCLES, fds, fdsAfter,
                     heapAtFirstCheckpoint / 1e6, TLS_CHECKPOINT, heapAtEnd / 1e6, before, server.stats());

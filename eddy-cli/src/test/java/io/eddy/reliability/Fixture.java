@@ -55,11 +55,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * try (LogCapture log = new LogCapture(); EchoServer server = Fixture.start(kind)) {
  *     int fds = server.warmUpAndCountFds();       // the baseline, with the server up and warmed up
  *     ... throw something at server.address() ...
- *     server.assertIdle();                        // its loop: listening socket only, nothing queued
- *     Fixture.assertFdsBackTo(fds);
- *     server.assertServesAFreshClient();
- *     log.assertNothingAbove(Level.FINE);         // or Level.INFO: what the case allows
- *     server.assertNoUncaughtExceptions();
+ *     server.assertUnharmed(fds, log);            // idle loop, fds back, a fresh client served, nothing
+ *                                                 // thrown at the loop, nothing logged above DEBUG
  * }
  * }</pre>
  *
@@ -124,13 +121,12 @@ final class Fixture {
         }
         IOLoop.clearCurrent();
         InetSocketAddress address = server.addresses().get(0);
-        return new EchoServer(Kind.STREAM, loop, address, uncaught, server::stop, null);
+        return new EchoServer(Kind.STREAM, options.sslContext() != null, loop, address, uncaught, server::stop, null);
     }
 
     /**
      * Starts the stream echo server with TLS ({@code eddy echo --tls}'s self-signed certificate) and the
-     * given handshake timeout. Its fresh clients are TLS clients: {@link EchoServer#warmUpTlsAndCountFds},
-     * {@link #assertTlsEcho}.
+     * given handshake timeout. Its fresh clients ({@link EchoServer#assertServesAFreshClient}) are TLS clients.
      */
     static EchoServer startTls(Duration handshakeTimeout) throws IOException {
         return startStream(ServerOptions.defaults().withSslContext(TestTls.serverContext())
@@ -148,7 +144,7 @@ final class Fixture {
             loop.close(true);
             throw e;
         }
-        return new EchoServer(Kind.RAW, loop, raw.address(), uncaught, () -> { }, raw);
+        return new EchoServer(Kind.RAW, false, loop, raw.address(), uncaught, () -> { }, raw);
     }
 
     /**
@@ -158,6 +154,8 @@ final class Fixture {
      */
     static final class EchoServer implements AutoCloseable {
         final Kind kind;
+        /** Serves TLS: its fresh clients are TLS clients. */
+        final boolean tls;
         final IOLoop loop;
         final InetSocketAddress address;
         private final List<Throwable> uncaught;
@@ -166,9 +164,10 @@ final class Fixture {
         private final Thread thread;
         private LoopStats idle;
 
-        private EchoServer(Kind kind, IOLoop loop, InetSocketAddress address, List<Throwable> uncaught,
+        private EchoServer(Kind kind, boolean tls, IOLoop loop, InetSocketAddress address, List<Throwable> uncaught,
                            Runnable stopListening, RawEchoServer raw) {
             this.kind = kind;
+            this.tls = tls;
             this.loop = loop;
             this.address = address;
             this.uncaught = uncaught;
@@ -211,14 +210,6 @@ final class Fixture {
             return recordIdleAndCountFds();
         }
 
-        /** {@link #warmUpAndCountFds} for a TLS server ({@link #startTls}): with TLS clients. */
-        int warmUpTlsAndCountFds() throws Exception {
-            for (int i = 0; i < 3; i++) {
-                assertTlsEcho(address, 1024);
-            }
-            return recordIdleAndCountFds();
-        }
-
         /**
          * After a case's own warm-up: waits for the loop to be idle, records its idle stats for
          * {@link #assertIdle} and returns the fd count, the baseline.
@@ -251,8 +242,32 @@ final class Fixture {
             assertEquals(idle.pendingTimeouts(), now.pendingTimeouts(), "timeouts: " + now + " vs idle " + idle);
         }
 
-        /** A new connection: 64 KiB, sent and echoed back byte for byte, then a clean close. */
+        /**
+         * What every case checks at its end: the loop back to its idle stats, the fd count back to
+         * {@code fdsBaseline}, a fresh client served, no exception at the loop's handler, nothing logged above
+         * DEBUG. Returns the fd count seen.
+         */
+        int assertUnharmed(int fdsBaseline, LogCapture log) throws Exception {
+            assertIdle();
+            int fdsAfter = assertFdsBackTo(fdsBaseline);
+            assertServesAFreshClient();
+            assertNoUncaughtExceptions();
+            log.assertNothingAbove(Level.FINE);
+            return fdsAfter;
+        }
+
+        /** A new connection (TLS if the server is): 64 KiB, sent and echoed back byte for byte, then a clean close. */
         void assertServesAFreshClient() throws IOException {
+            if (tls) {
+                try {
+                    assertTlsEcho(address, 64 * 1024);
+                } catch (IOException | RuntimeException | Error e) {
+                    throw e;
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+                return;
+            }
             byte[] data = pattern(64 * 1024, address.getPort());
             try (Socket s = new Socket()) {
                 s.connect(address, (int) TIMEOUT.toMillis());

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -78,11 +77,7 @@ class HalfCloseTest {
                 }
             }
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            server.assertServesAFreshClient();
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("HalfCloseTest %s: %d clients (%d sizes, 0 B to 4 MiB), fds %d -> %d%n",
                     kind, clients.size(), SIZES.length, fds, fdsAfter);
         }

@@ -18,7 +18,6 @@ import java.nio.channels.SocketChannel;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -104,12 +103,8 @@ class NeverReadingPeerTest {
                 }
             }
 
-            server.assertIdle();
             clients.assertNoUncaughtExceptions();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            server.assertServesAFreshClient();
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("NeverReadingPeerTest %s: the peer stalled after sending %d bytes; at most %d bytes held "
                     + "by the server (bound %d); %d bytes echoed in the end; fds %d -> %d%n",
                     kind, stalledAt, held.get(), bound, received, fds, fdsAfter);

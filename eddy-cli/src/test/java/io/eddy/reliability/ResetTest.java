@@ -9,7 +9,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
-import java.util.logging.Level;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,11 +57,7 @@ class ResetTest {
             }
             assertTrue(unechoed > 0, "every reset came after the whole echo: nothing was cut off");
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            server.assertServesAFreshClient();
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("ResetTest %s: %d resets, %d bytes sent and not echoed before them, fds %d -> %d%n",
                     kind, CONNECTIONS, unechoed, fds, fdsAfter);
         }
@@ -83,11 +78,7 @@ class ResetTest {
                 }
             }
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            server.assertServesAFreshClient();
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("ResetTest %s: %d resets right after connecting, fds %d -> %d%n", kind, CONNECTIONS, fds, fdsAfter);
         }
     }

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -77,12 +76,8 @@ class SlowlorisTest {
                 }
             }
 
-            server.assertIdle();
             clients.assertNoUncaughtExceptions();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            server.assertServesAFreshClient();
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("SlowlorisTest %s: %d slow connections x %d bytes (%d rounds while %d clients echoed %d x %d bytes), fds %d -> %d%n",
                     kind, SLOW, rounds, roundsWhileNormal, NORMAL, NORMAL_ROUNDS, NORMAL_SIZE, fds, fdsAfter);
         }

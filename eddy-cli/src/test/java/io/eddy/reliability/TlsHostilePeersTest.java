@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
 import javax.net.ssl.SSLEngine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -71,7 +70,7 @@ class TlsHostilePeersTest {
     @EnumSource(Garbage.class)
     void garbageOnTheTlsPortIsClosedQuietlyAndProperClientsAreServed(Garbage garbage) throws Exception {
         try (LogCapture log = new LogCapture(); EchoServer server = tlsServer()) {
-            int fds = server.warmUpTlsAndCountFds();
+            int fds = server.warmUpAndCountFds();
             int[] ends = new int[2]; // end of stream, reset
             List<SocketChannel> peers = new ArrayList<>();
             try {
@@ -94,11 +93,7 @@ class TlsHostilePeersTest {
                 }
             }
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            Fixture.assertTlsEcho(server.address, 64 * 1024);
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("TlsHostilePeersTest %s: %d peers closed by the server (%d end of stream, %d reset), "
                     + "fds %d -> %d%n", garbage, PEERS, ends[0], ends[1], fds, fdsAfter);
         }
@@ -107,7 +102,7 @@ class TlsHostilePeersTest {
     @Test
     void resetsInTheMiddleOfTheHandshakeAreQuietAndLeaveNothingBehind() throws Exception {
         try (LogCapture log = new LogCapture(); EchoServer server = tlsServer()) {
-            int fds = server.warmUpTlsAndCountFds();
+            int fds = server.warmUpAndCountFds();
             byte[] hello = clientHello();
             for (int i = 0; i < RESETS; i++) {
                 try (SocketChannel peer = SocketChannel.open(server.address)) {
@@ -120,11 +115,7 @@ class TlsHostilePeersTest {
                 } // SO_LINGER 0: RST
             }
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            Fixture.assertTlsEcho(server.address, 64 * 1024);
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("TlsHostilePeersTest: %d resets mid-handshake, fds %d -> %d%n", RESETS, fds, fdsAfter);
         }
     }
@@ -133,7 +124,7 @@ class TlsHostilePeersTest {
     void handshakesTrickledAByteAtATimeDoNotHoldUpProperClientsAndAreUnderstood() throws Exception {
         EchoServer patient = Fixture.startTls(Fixture.TIMEOUT);
         try (LogCapture log = new LogCapture(); EchoServer server = patient) {
-            int fds = server.warmUpTlsAndCountFds();
+            int fds = server.warmUpAndCountFds();
             byte[] hello = clientHello();
             List<SocketChannel> slow = new ArrayList<>();
             int roundsWhileNormal;
@@ -187,11 +178,7 @@ class TlsHostilePeersTest {
                 }
             }
 
-            server.assertIdle();
-            int fdsAfter = Fixture.assertFdsBackTo(fds);
-            Fixture.assertTlsEcho(server.address, 64 * 1024);
-            server.assertNoUncaughtExceptions();
-            log.assertNothingAbove(Level.FINE);
+            int fdsAfter = server.assertUnharmed(fds, log);
             System.out.printf("TlsHostilePeersTest: %d ClientHellos trickled a byte at a time (%d bytes each; %d bytes in "
                     + "while %d proper clients echoed 16 KiB), every one answered; fds %d -> %d%n",
                     TRICKLING, hello.length, roundsWhileNormal, PROPER, fds, fdsAfter);

@@ -3,7 +3,6 @@ package io.eddy.ioloop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 import java.nio.channels.Pipe;
 import java.time.Duration;
@@ -13,9 +12,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.random.RandomGenerator;
 
+import static io.eddy.ioloop.BadInput.assertFails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -40,16 +39,6 @@ class IOLoopBadInputTest {
         if (!loop.isClosed()) {
             loop.shutdown().join();
         }
-    }
-
-    /** Asserts {@code call} throws {@code type} with a message containing every one of {@code parts}. */
-    static <T extends Throwable> T assertFails(Class<T> type, Executable call, String... parts) {
-        T e = assertThrows(type, call);
-        for (String part : parts) {
-            assertTrue(e.getMessage() != null && e.getMessage().contains(part),
-                    "message should name '" + part + "': " + e.getMessage());
-        }
-        return e;
     }
 
     /** The loop still runs a callback and a timeout. */

@@ -4,7 +4,6 @@ import io.eddy.ioloop.IOLoop;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -20,6 +19,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 
+import static io.eddy.ioloop.BadInput.assertFails;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -60,15 +60,6 @@ class IOStreamBadInputTest {
         if (!loop.isClosed()) {
             loop.close(true);
         }
-    }
-
-    static <T extends Throwable> T assertFails(Class<T> type, Executable call, String... parts) {
-        T e = assertThrows(type, call);
-        for (String part : parts) {
-            assertTrue(e.getMessage() != null && e.getMessage().contains(part),
-                    "message should name '" + part + "': " + e.getMessage());
-        }
-        return e;
     }
 
     private <T> T sync(Callable<? extends CompletionStage<? extends T>> fn) throws Exception {

@@ -18,9 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 
+import static io.eddy.ioloop.BadInput.assertFails;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Bad values given to {@link TCPServer} and {@link ServerOptions}: refused naming the value, nothing left
@@ -50,15 +49,6 @@ class TCPServerBadInputTest {
             loopThread.join(10_000);
         }
         IOLoop.clearCurrent();
-    }
-
-    static <T extends Throwable> T assertFails(Class<T> type, Executable call, String... parts) {
-        T e = assertThrows(type, call);
-        for (String part : parts) {
-            assertTrue(e.getMessage() != null && e.getMessage().contains(part),
-                    "message should name '" + part + "': " + e.getMessage());
-        }
-        return e;
     }
 
     /** {@code call} with {@link #loop} current on this thread (listen and addSockets use the current loop). */
