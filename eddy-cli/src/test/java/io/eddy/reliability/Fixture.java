@@ -385,7 +385,7 @@ final class Fixture {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             List<IOStream> open;
             synchronized (streams) {
                 open = List.copyOf(streams);

@@ -1,5 +1,6 @@
 package io.eddy.reliability;
 
+import io.eddy.cli.TestTls;
 import io.eddy.iostream.IOStream;
 import io.eddy.reliability.Fixture.Clients;
 import io.eddy.reliability.Fixture.EchoServer;
@@ -7,17 +8,22 @@ import io.eddy.reliability.Fixture.Kind;
 import io.eddy.reliability.Fixture.LogCapture;
 import io.eddy.reliability.Fixture.Max;
 import io.eddy.tcp.ServerOptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLSocket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -108,6 +114,74 @@ class NeverReadingPeerTest {
             System.out.printf("NeverReadingPeerTest %s: the peer stalled after sending %d bytes; at most %d bytes held "
                     + "by the server (bound %d); %d bytes echoed in the end; fds %d -> %d%n",
                     kind, stalledAt, held.get(), bound, received, fds, fdsAfter);
+        }
+    }
+
+    @Test
+    void aTlsPeerThatNeverReadsIsHeldToOneReadsWorthAndOthersAreServed() throws Exception {
+        try (LogCapture log = new LogCapture();
+             EchoServer server = Fixture.startStream(ServerOptions.defaults().withSslContext(TestTls.serverContext()), streams::add)) {
+            int fds = server.warmUpAndCountFds();
+            streams.clear();
+            Max held = new Max();
+            long received = 0;
+            long stalledAt;
+            try (SSLSocket hog = (SSLSocket) TestTls.clientTrustingAnyServer().getSocketFactory().createSocket()) {
+                hog.connect(server.address, (int) Fixture.TIMEOUT.toMillis());
+                hog.setSoTimeout((int) Fixture.TIMEOUT.toMillis());
+                hog.startHandshake();
+                IOStream stream = awaitHogStream();
+                AtomicLong sent = new AtomicLong();
+                // A blocking TLS writer on its own thread: it stalls inside write() once the server pushes back.
+                CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                    ByteBuffer out = ByteBuffer.allocate(CHUNK);
+                    try {
+                        while (sent.get() < OFFERED) {
+                            fill(out, sent.get());
+                            int n = (int) Math.min(CHUNK, OFFERED - sent.get());
+                            hog.getOutputStream().write(out.array(), 0, n);
+                            sent.addAndGet(n);
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }, Fixture.THREADS);
+
+                // 1. The server pushes back (waits for the kernel to take its echo, does not read the peer).
+                Fixture.await("the server to push back", () -> sent.get() > 0 && pushingBack(server, stream));
+                assertTrue(held.sample(() -> held(server, stream)) <= STREAM_BOUND, "held " + held.get());
+                // 2. Others are served meanwhile; the peer stays held and its writer stalled.
+                for (int i = 0; i < 20; i++) {
+                    Fixture.assertTlsEcho(server.address, 16 * 1024);
+                }
+                assertTrue(held.sample(() -> held(server, stream)) <= STREAM_BOUND, "held " + held.get());
+                stalledAt = sent.get();
+                assertTrue(stalledAt < OFFERED && !writer.isDone(), "the server took all " + OFFERED + " bytes");
+
+                // 3. The peer reads: all it offered comes back, in order.
+                byte[] in = new byte[CHUNK];
+                long nextSample = 0;
+                while (received < OFFERED) {
+                    int n = hog.getInputStream().read(in);
+                    assertTrue(n >= 0, "end of stream after " + received + " bytes");
+                    for (int i = 0; i < n; i++) {
+                        if (in[i] != Fixture.patternByte(SEED, received + i)) {
+                            throw new AssertionError("echoed byte " + (received + i) + " differs from the one sent");
+                        }
+                    }
+                    received += n;
+                    if (received >= nextSample) {
+                        assertTrue(held.sample(() -> held(server, stream)) <= STREAM_BOUND, "held " + held.get());
+                        nextSample += 1 << 20;
+                    }
+                }
+                writer.get(Fixture.TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            }
+
+            int fdsAfter = server.assertUnharmed(fds, log);
+            System.out.printf("NeverReadingPeerTest TLS: the peer's writer stalled with %d bytes taken; at most %d bytes "
+                    + "held by the server's stream (bound %d); %d bytes echoed in the end; fds %d -> %d%n",
+                    stalledAt, held.get(), STREAM_BOUND, received, fds, fdsAfter);
         }
     }
 
