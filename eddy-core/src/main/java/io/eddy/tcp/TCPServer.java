@@ -161,7 +161,8 @@ public final class TCPServer {
     }
 
     /**
-     * Accepts on {@code channels} with {@link IOLoop#current()}. Call on that loop's thread, or before it runs.
+     * Accepts on {@code channels} with {@link IOLoop#current()}. All or nothing: if one of them is refused
+     * (closed, unbound, null), none is added. Call on that loop's thread, or before it runs.
      *
      * @throws IllegalStateException once stopped
      */
@@ -169,10 +170,20 @@ public final class TCPServer {
         Objects.requireNonNull(channels, "channels");
         checkNotStopped();
         IOLoop loop = IOLoop.current();
-        for (ServerSocketChannel s : channels) {
-            Acceptor acceptor = new Acceptor(loop, s); // first: a socket it refuses is not listed
-            sockets.add(s);
-            acceptors.add(acceptor);
+        List<Acceptor> added = new ArrayList<>(channels.size());
+        try {
+            for (ServerSocketChannel s : channels) {
+                added.add(new Acceptor(loop, s));
+            }
+        } catch (RuntimeException e) {
+            for (Acceptor a : added) {
+                a.remover.run(); // the ones before the refused socket: no handler left behind
+            }
+            throw e;
+        }
+        for (Acceptor a : added) {
+            sockets.add(a.socket);
+            acceptors.add(a);
         }
     }
 

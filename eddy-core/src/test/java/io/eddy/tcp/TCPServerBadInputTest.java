@@ -137,6 +137,18 @@ class TCPServerBadInputTest {
     }
 
     @Test
+    void aListOfSocketsWithOneRefusedAddsNoneOfThem() throws Throwable {
+        try (ServerSocketChannel good = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+             ServerSocketChannel unbound = ServerSocketChannel.open()) {
+            withLoopCurrent(() -> assertFails(IllegalArgumentException.class,
+                    () -> server.addSockets(List.of(good, unbound)), "not bound"));
+            assertEquals(List.of(), server.addresses(), "the good socket is not listed either");
+            assertEquals(0, loop.stats().handlers(), "and no accept handler is left on it");
+            withLoopCurrent(() -> server.addSockets(List.of(good)));
+        }
+    }
+
+    @Test
     void aLoopCountNoMachineCouldRunIsRefusedNamingItAndStartStillWorks() throws Exception {
         server.bind(0, "127.0.0.1");
         assertFails(IllegalArgumentException.class, () -> server.start(Integer.MAX_VALUE), "2147483647");
