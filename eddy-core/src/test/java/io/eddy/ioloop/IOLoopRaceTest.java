@@ -15,6 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.IntConsumer;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -82,27 +83,16 @@ class IOLoopRaceTest {
             AtomicIntegerArray rejected = new AtomicIntegerArray(total);
             Thread loopThread = loop.startInNewThread("race-loop-" + round);
             CountDownLatch go = new CountDownLatch(1);
-            List<CompletableFuture<Void>> adding = new ArrayList<>();
-            for (int a = 0; a < ADDERS; a++) {
-                int first = a * PER_ADDER;
-                adding.add(CompletableFuture.runAsync(() -> {
-                    awaitQuietly(go);
-                    for (int id = first; id < first + PER_ADDER; id++) {
-                        int callback = id;
-                        try {
-                            loop.addCallback(() -> runs.incrementAndGet(callback));
-                        } catch (RejectedExecutionException e) {
-                            rejected.incrementAndGet(callback);
-                        }
-                    }
-                }, adders));
-            }
+            List<CompletableFuture<Void>> adding = startAdders(go, callback -> {
+                try {
+                    loop.addCallback(() -> runs.incrementAndGet(callback));
+                } catch (RejectedExecutionException e) {
+                    rejected.incrementAndGet(callback);
+                }
+            });
             records.clear();
             go.countDown();
-            // Vary the moment of the stop across rounds, from at once to well into the adding.
-            for (int spin = (round % 40) * 50; spin > 0; spin--) {
-                Thread.onSpinWait();
-            }
+            spinBeforeStopping(round);
             int refusals = 0;
             while (true) {
                 loop.stop();
@@ -161,25 +151,15 @@ class IOLoopRaceTest {
             AtomicReferenceArray<Timeout> scheduled = new AtomicReferenceArray<>(total);
             Thread loopThread = loop.startInNewThread("timeout-race-loop-" + round);
             CountDownLatch go = new CountDownLatch(1);
-            List<CompletableFuture<Void>> adding = new ArrayList<>();
-            for (int a = 0; a < ADDERS; a++) {
-                int first = a * PER_ADDER;
-                adding.add(CompletableFuture.runAsync(() -> {
-                    awaitQuietly(go);
-                    for (int id = first; id < first + PER_ADDER; id++) {
-                        int timeout = id;
-                        try {
-                            scheduled.set(id, loop.callLater(Duration.ZERO, () -> runs.incrementAndGet(timeout)));
-                        } catch (RejectedExecutionException e) {
-                            // reported: scheduled stays null
-                        }
-                    }
-                }, adders));
-            }
+            List<CompletableFuture<Void>> adding = startAdders(go, timeout -> {
+                try {
+                    scheduled.set(timeout, loop.callLater(Duration.ZERO, () -> runs.incrementAndGet(timeout)));
+                } catch (RejectedExecutionException e) {
+                    // reported: scheduled stays null
+                }
+            });
             go.countDown();
-            for (int spin = (round % 40) * 50; spin > 0; spin--) {
-                Thread.onSpinWait();
-            }
+            spinBeforeStopping(round);
             loop.shutdown().get(30, TimeUnit.SECONDS);
             for (CompletableFuture<Void> f : adding) {
                 f.get(30, TimeUnit.SECONDS);
@@ -197,6 +177,28 @@ class IOLoopRaceTest {
                             + (t.isCancelled() ? " was cancelled at close, yet it ran" : " ran " + r + " times"));
                 }
             }
+        }
+    }
+
+    /** {@link #ADDERS} threads that, once {@code go} opens, each call {@code add} for its {@link #PER_ADDER} ids. */
+    private List<CompletableFuture<Void>> startAdders(CountDownLatch go, IntConsumer add) {
+        List<CompletableFuture<Void>> adding = new ArrayList<>();
+        for (int a = 0; a < ADDERS; a++) {
+            int first = a * PER_ADDER;
+            adding.add(CompletableFuture.runAsync(() -> {
+                awaitQuietly(go);
+                for (int id = first; id < first + PER_ADDER; id++) {
+                    add.accept(id);
+                }
+            }, adders));
+        }
+        return adding;
+    }
+
+    /** Varies the moment of the stop across rounds, from at once to well into the adding. */
+    private static void spinBeforeStopping(int round) {
+        for (int spin = (round % 40) * 50; spin > 0; spin--) {
+            Thread.onSpinWait();
         }
     }
 
