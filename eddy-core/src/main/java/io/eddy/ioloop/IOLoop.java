@@ -1222,7 +1222,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (t instanceof VirtualMachineError e) {
             throw e;
         }
-        Throwable unhandled;
+        Throwable unhandled = t;
         try {
             unhandled = context.handle(t);
             if (unhandled == null) {
@@ -1232,8 +1232,8 @@ public final class IOLoop implements Executor, AutoCloseable {
         } catch (VirtualMachineError e) {
             throw e;
         } catch (Throwable handlerFailure) {
-            if (handlerFailure != t) { // a handler that rethrows what it was given: self-suppression would throw
-                handlerFailure.addSuppressed(t);
+            if (handlerFailure != unhandled) { // a handler that rethrows what it was given: self-suppression throws
+                handlerFailure.addSuppressed(unhandled);
             }
             lastResortReport(handlerFailure);
         }
