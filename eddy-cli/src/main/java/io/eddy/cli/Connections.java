@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Opens many connections to one address with a bounded number of connects in flight, so that a
- * listen backlog of 128 is not overrun. Loop thread only.
+ * server's listen backlog (128 in Tornado and in many servers) is not overrun. Loop thread only.
  */
 final class Connections {
 

@@ -1,6 +1,7 @@
 package io.eddy.cli;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.tcp.ServerOptions;
 import io.eddy.tcp.TCPServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,6 +54,11 @@ final class EchoCommand implements Callable<Integer> {
             description = "Event loops, each on its own thread sharing the port; 0 for one per core (default: ${DEFAULT-VALUE}).")
     private int loops;
 
+    @Option(names = "--backlog", paramLabel = "N",
+            description = "Connections the kernel queues until they are accepted (default: the system's maximum,"
+                    + " net.core.somaxconn on Linux; the kernel caps larger values).")
+    private Integer backlog;
+
     @Option(names = "--quiet", description = "Print only the 'listening on' line.")
     private boolean quiet;
 
@@ -81,6 +87,10 @@ final class EchoCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--loops': " + loops
                     + " is not in 0.." + TCPServer.MAX_LOOPS + " (0 means one per core)");
         }
+        if (backlog != null && backlog < 1) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--backlog': " + backlog + " is not positive");
+        }
         if (raw && loops != 1) {
             throw new ParameterException(spec.commandLine(), "--raw runs on one loop: drop --loops " + loops);
         }
@@ -95,6 +105,10 @@ final class EchoCommand implements Callable<Integer> {
         }
         loadTimeZoneData();
         return raw ? runRaw() : runStreams(loops == 0 ? Runtime.getRuntime().availableProcessors() : loops);
+    }
+
+    private int backlog() {
+        return backlog == null ? ServerOptions.DEFAULT_BACKLOG : backlog;
     }
 
     /**
@@ -126,7 +140,7 @@ final class EchoCommand implements Callable<Integer> {
         }
         StreamEchoServer server;
         try {
-            server = StreamEchoServer.start(host, port, loopCount, quiet ? null : out,
+            server = StreamEchoServer.start(host, port, loopCount, backlog(), quiet ? null : out,
                     certificate == null ? null : certificate.context());
         } catch (IOException e) {
             err.println("eddy: cannot listen on " + host + ":" + port + ": " + describe(e));
@@ -159,7 +173,7 @@ final class EchoCommand implements Callable<Integer> {
         IOLoop loop = IOLoop.create();
         RawEchoServer server;
         try {
-            server = RawEchoServer.bind(loop, host, port, quiet ? null : out);
+            server = RawEchoServer.bind(loop, host, port, backlog(), quiet ? null : out);
         } catch (IOException e) {
             loop.close();
             err.println("eddy: cannot listen on " + host + ":" + port + ": " + describe(e));

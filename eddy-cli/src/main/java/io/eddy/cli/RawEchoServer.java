@@ -1,6 +1,7 @@
 package io.eddy.cli;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.tcp.ServerOptions;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -30,11 +31,6 @@ import java.util.Map;
  * and so every line printed, run on the loop thread.
  */
 public final class RawEchoServer implements AutoCloseable {
-
-    // sock.listen(5): a backlog of 5 refuses or delays connections as soon as more than five arrive
-    // between two accepts, which twenty clients connecting at once already do. 128 was Linux's
-    // SOMAXCONN for decades; the kernel caps it at net.core.somaxconn anyway.
-    private static final int BACKLOG = 128;
 
     // s.recv(1024): larger, so that a message of a few KB is usually one read and one send.
     private static final int READ_BUFFER_SIZE = 16 * 1024;
@@ -77,6 +73,18 @@ public final class RawEchoServer implements AutoCloseable {
      *                     when the port is in use)
      */
     public static RawEchoServer bind(IOLoop loop, String host, int port, PrintStream log) throws IOException {
+        return bind(loop, host, port, ServerOptions.DEFAULT_BACKLOG, log);
+    }
+
+    /**
+     * As {@link #bind(IOLoop, String, int, PrintStream)}, with the listening socket's backlog (positive; the
+     * kernel caps it at its maximum).
+     */
+    public static RawEchoServer bind(IOLoop loop, String host, int port, int backlog, PrintStream log)
+            throws IOException {
+        if (backlog < 1) {
+            throw new IllegalArgumentException("backlog must be positive: " + backlog);
+        }
         // sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM); sock.setblocking(0)
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
@@ -86,7 +94,9 @@ public final class RawEchoServer implements AutoCloseable {
             if (serverAddress.isUnresolved()) {
                 throw new UnknownHostException(host);
             }
-            server.bind(serverAddress, BACKLOG);
+            // sock.listen(5): a backlog of 5 refuses or delays connections as soon as more than five
+            // arrive between two accepts, and an overflowing queue can lose data (see ServerOptions).
+            server.bind(serverAddress, backlog);
             RawEchoServer echo = new RawEchoServer(loop, server, log);
             // ioloop.add_handler(fd, handle_server, IOLoop.READ)
             loop.addHandler(server, echo::handleServer, IOLoop.READ);

@@ -58,8 +58,20 @@ public final class StreamEchoServer {
      */
     public static StreamEchoServer start(String host, int port, int loopCount, PrintStream log, SSLContext sslContext)
             throws IOException {
-        TCPServer server = new TCPServer(handler(log),
-                ServerOptions.defaults().withReusePort(loopCount > 1).withSslContext(sslContext));
+        return start(host, port, loopCount, ServerOptions.DEFAULT_BACKLOG, log, sslContext);
+    }
+
+    /**
+     * Listens on {@code host:port} with {@code loopCount} loops, each on its own thread, and each listening
+     * socket's backlog {@code backlog}.
+     *
+     * @param log        where to print connections and closes; null for nothing
+     * @param sslContext TLS for every connection, or null for plain TCP
+     */
+    public static StreamEchoServer start(String host, int port, int loopCount, int backlog, PrintStream log,
+                                         SSLContext sslContext) throws IOException {
+        TCPServer server = new TCPServer(handler(log), ServerOptions.defaults()
+                .withBacklog(backlog).withReusePort(loopCount > 1).withSslContext(sslContext));
         StreamEchoServer echo = null;
         try {
             for (int i = 0; i < loopCount; i++) {
@@ -68,7 +80,7 @@ public final class StreamEchoServer {
                 int bindPort = echo == null ? port : echo.address.getPort();
                 List<ServerSocketChannel> sockets;
                 try {
-                    sockets = Sockets.bindSockets(bindPort, host, null, 128, loopCount > 1);
+                    sockets = Sockets.bindSockets(bindPort, host, null, backlog, loopCount > 1);
                 } catch (IOException | RuntimeException e) {
                     loop.close(); // not in echo.loops yet: the cleanup below would miss it
                     throw e;

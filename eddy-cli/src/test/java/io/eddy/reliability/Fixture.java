@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +38,7 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -491,6 +493,24 @@ final class Fixture {
     }
 
     // ------------------------------------------------------------------ waiting
+
+    private static byte[] clientHello;
+
+    /** A TLS client's first flight (its ClientHello), as a JDK SSLEngine makes it. */
+    static synchronized byte[] clientHello() {
+        if (clientHello == null) {
+            try {
+                SSLEngine engine = TestTls.clientTrustingAnyServer().createSSLEngine("localhost", 443);
+                engine.setUseClientMode(true);
+                ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+                engine.wrap(ByteBuffer.allocate(0), out);
+                clientHello = Arrays.copyOf(out.array(), out.position());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return clientHello;
+    }
 
     /** Polls {@code condition} every few milliseconds until it holds; fails after {@link #TIMEOUT}. */
     static void await(String what, BooleanSupplier condition) {

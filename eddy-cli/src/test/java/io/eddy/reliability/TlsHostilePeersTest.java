@@ -56,8 +56,8 @@ class TlsHostilePeersTest {
                     yield b;
                 }
                 case PLAINTEXT_HTTP -> "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-                case TRUNCATED_CLIENT_HELLO -> Arrays.copyOf(clientHello(), clientHello().length / 2);
-                case CLIENT_HELLO_THEN_SILENCE -> clientHello();
+                case TRUNCATED_CLIENT_HELLO -> Arrays.copyOf(Fixture.clientHello(), Fixture.clientHello().length / 2);
+                case CLIENT_HELLO_THEN_SILENCE -> Fixture.clientHello();
             };
         }
     }
@@ -103,7 +103,7 @@ class TlsHostilePeersTest {
     void resetsInTheMiddleOfTheHandshakeAreQuietAndLeaveNothingBehind() throws Exception {
         try (LogCapture log = new LogCapture(); EchoServer server = tlsServer()) {
             int fds = server.warmUpAndCountFds();
-            byte[] hello = clientHello();
+            byte[] hello = Fixture.clientHello();
             for (int i = 0; i < RESETS; i++) {
                 try (SocketChannel peer = SocketChannel.open(server.address)) {
                     peer.setOption(StandardSocketOptions.SO_LINGER, 0);
@@ -125,7 +125,7 @@ class TlsHostilePeersTest {
         EchoServer patient = Fixture.startTls(Fixture.TIMEOUT);
         try (LogCapture log = new LogCapture(); EchoServer server = patient) {
             int fds = server.warmUpAndCountFds();
-            byte[] hello = clientHello();
+            byte[] hello = Fixture.clientHello();
             List<SocketChannel> slow = new ArrayList<>();
             int roundsWhileNormal;
             try {
@@ -210,23 +210,5 @@ class TlsHostilePeersTest {
         } catch (SocketException reset) {
             return 1;
         }
-    }
-
-    private static byte[] clientHello;
-
-    /** A TLS client's first flight (its ClientHello), as a JDK SSLEngine makes it. */
-    private static synchronized byte[] clientHello() {
-        if (clientHello == null) {
-            try {
-                SSLEngine engine = TestTls.clientTrustingAnyServer().createSSLEngine("localhost", 443);
-                engine.setUseClientMode(true);
-                ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-                engine.wrap(ByteBuffer.allocate(0), out);
-                clientHello = Arrays.copyOf(out.array(), out.position());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        return clientHello;
     }
 }

@@ -77,7 +77,8 @@ public final class Sockets {
      *                  interfaces
      * @param family    {@link StandardProtocolFamily#INET}, {@link StandardProtocolFamily#INET6}, or
      *                  null for both
-     * @param backlog   the listen backlog, at least 1 (Tornado uses 128)
+     * @param backlog   the listen backlog, at least 1 (Tornado uses 128; {@link ServerOptions#DEFAULT_BACKLOG}
+     *                  is the system's maximum)
      * @param reusePort whether to set SO_REUSEPORT
      * @return the bound, listening, non-blocking sockets, in address order; never empty
      * @throws IllegalArgumentException      if the port, backlog or family is out of range, or an IP
