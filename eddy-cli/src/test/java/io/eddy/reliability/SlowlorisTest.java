@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SlowlorisTest {
 
     private static final int SLOW = 2_000;
-    /** Connections opened before waiting for the server to accept them: below the backlog of 128. */
+    /** Connections opened before waiting for the server to accept them: below even Tornado's backlog of 128. */
     private static final int BATCH = 100;
     private static final int NORMAL = 20;
     private static final int NORMAL_ROUNDS = 20;

@@ -134,7 +134,7 @@ class TlsHostilePeersTest {
                     slow.add(c);
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
                     c.configureBlocking(false);
-                    if (slow.size() % 100 == 0) { // below the backlog of 128
+                    if (slow.size() % 100 == 0) { // below even Tornado's backlog of 128
                         int expected = slow.size() + 1;
                         Fixture.await("the server to accept " + slow.size() + " connections",
                                 () -> server.stats().handlers() >= expected);
