@@ -1,7 +1,6 @@
 package io.eddy.ioloop;
 
 import io.eddy.ioloop.internal.Discardable;
-import io.eddy.ioloop.internal.NioPoller;
 import io.eddy.ioloop.internal.PollKey;
 import io.eddy.ioloop.internal.QuietLog;
 import io.eddy.ioloop.internal.Poller;
@@ -125,11 +124,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         this.clock = b.clock;
         this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
         this.exceptionHandler = b.exceptionHandler;
-        try {
-            this.poller = new NioPoller();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open a java.nio Selector", e);
-        }
+        this.poller = Backends.open(b.backend);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -163,6 +158,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         private Clock clock = Clock.SYSTEM;
         private Consumer<Throwable> exceptionHandler = IOLoop::logException;
         private Duration blockingThreshold;
+        private String backend;
 
         private Builder() {
         }
@@ -194,21 +190,18 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
 
         /**
-         * The I/O backend by name. {@code "nio"} (java.nio's Selector) is always available; {@code "epoll"}
-         * (native Linux epoll) is named by SPEC but not built yet.
+         * The I/O backend by name; default: {@code "epoll"} where it is available, else {@code "nio"}.
+         * {@code "nio"} (java.nio's Selector) is always available. {@code "epoll"} (Linux epoll through
+         * java.lang.foreign, x86_64 and aarch64) needs native access for Eddy's module and java.base's
+         * {@code sun.nio.ch} exported to it: {@code --enable-native-access=io.eddy --add-exports
+         * java.base/sun.nio.ch=io.eddy} ({@code ALL-UNNAMED} for both on the class path).
          *
-         * @throws IllegalStateException    for {@code "epoll"}, saying it is not available
+         * @throws IllegalStateException    for {@code "epoll"} where it is not available, saying what is missing
          * @throws IllegalArgumentException for an unknown name
          */
         public Builder backend(String name) {
             Objects.requireNonNull(name, "name");
-            if (name.equals("epoll")) {
-                throw new IllegalStateException("IOLoop backend 'epoll' is not available in this version of Eddy"
-                        + " (available: nio)");
-            }
-            if (!name.equals("nio")) {
-                throw new IllegalArgumentException("unknown IOLoop backend '" + name + "' (available: nio)");
-            }
+            this.backend = Backends.check(name);
             return this;
         }
 
@@ -703,6 +696,11 @@ public final class IOLoop implements Executor, AutoCloseable {
                     ? new IllegalStateException(ise.getMessage(), ise) : e;
         }
         return thread;
+    }
+
+    /** The I/O backend this loop runs on: {@code "epoll"} or {@code "nio"} (see {@link Builder#backend}). Any thread. */
+    public String backend() {
+        return poller.name();
     }
 
     /**

@@ -4,12 +4,17 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.SelectableChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.channels.spi.AbstractSelectableChannel;
+import java.nio.channels.spi.AbstractSelector;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -59,6 +64,7 @@ public final class EpollPoller implements Poller {
     private final int epfd;
     private final int wakeFd;
 
+    private final InterruptHook interrupts = new InterruptHook(this);
     private final Map<SelectableChannel, EpollKey> byChannel = new HashMap<>();
     private EpollKey[] slots = new EpollKey[64];
     private int[] freeSlots = new int[64];
@@ -179,7 +185,17 @@ public final class EpollPoller implements Poller {
             long millis = timeoutNanos / 1_000_000 + (timeoutNanos % 1_000_000 == 0 ? 0 : 1);
             timeout = (int) Math.min(millis, Integer.MAX_VALUE);
         }
-        int n = LibC.epollWait(errno, epfd, events, MAX_EVENTS, timeout);
+        int n;
+        if (timeout == 0) {
+            n = LibC.epollWait(errno, epfd, events, MAX_EVENTS, 0);
+        } else {
+            interrupts.beginBlocking(); // Thread.interrupt() now wakes the poll, as it wakes a Selector
+            try {
+                n = LibC.epollWait(errno, epfd, events, MAX_EVENTS, timeout);
+            } finally {
+                interrupts.endBlocking();
+            }
+        }
         if (n < 0) {
             int e = errno.value();
             if (e == LibC.EINTR) {
@@ -282,13 +298,11 @@ public final class EpollPoller implements Poller {
 
     /** The same check as the nio backend's, so that a bad event fails alike on both. */
     private static void checkValid(SelectableChannel channel, int events) {
-        if ((events & READ) != 0 && (channel.validOps() & (java.nio.channels.SelectionKey.OP_READ
-                | java.nio.channels.SelectionKey.OP_ACCEPT)) == 0) {
+        if ((events & READ) != 0 && (channel.validOps() & (SelectionKey.OP_READ | SelectionKey.OP_ACCEPT)) == 0) {
             throw invalid("READ", channel, events);
         }
         if ((events & WRITE) != 0 && (channel instanceof ServerSocketChannel
-                || (channel.validOps() & (java.nio.channels.SelectionKey.OP_WRITE
-                | java.nio.channels.SelectionKey.OP_CONNECT)) == 0)) {
+                || (channel.validOps() & (SelectionKey.OP_WRITE | SelectionKey.OP_CONNECT)) == 0)) {
             throw invalid("WRITE", channel, events);
         }
     }
@@ -337,6 +351,67 @@ public final class EpollPoller implements Poller {
 
     private static IOException failure(String call, int errno) {
         return new IOException(call + " failed: " + LibC.strerror(errno) + " (errno " + errno + ")");
+    }
+
+    /**
+     * The JDK's public hook for making a blocking operation interruptible: between {@code begin()} and
+     * {@code end()}, {@code Thread.interrupt()} calls {@link #wakeup()}. Only that part of a Selector is used.
+     */
+    private static final class InterruptHook extends AbstractSelector {
+        private final EpollPoller poller;
+
+        InterruptHook(EpollPoller poller) {
+            super(null);
+            this.poller = poller;
+        }
+
+        void beginBlocking() {
+            begin();
+        }
+
+        void endBlocking() {
+            end();
+        }
+
+        @Override
+        public Selector wakeup() {
+            poller.wakeup();
+            return this;
+        }
+
+        @Override
+        protected void implCloseSelector() {
+        }
+
+        @Override
+        protected SelectionKey register(AbstractSelectableChannel ch, int ops, Object att) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Set<SelectionKey> keys() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Set<SelectionKey> selectedKeys() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int selectNow() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int select(long timeout) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int select() {
+            throw new UnsupportedOperationException();
+        }
     }
 
     private static final class EpollKey extends PollKey {
