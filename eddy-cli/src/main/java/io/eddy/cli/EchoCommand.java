@@ -152,6 +152,9 @@ final class EchoCommand implements Callable<Integer> {
         SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
         SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
         out.println("listening on " + RawEchoServer.format(server.address()));
+        if (!quiet) {
+            out.println("io loop: " + server.backend());
+        }
         if (certificate != null && !quiet) {
             out.println("tls certificate " + certificate.describe() + ", SHA-256 " + certificate.fingerprint());
         }
@@ -187,6 +190,9 @@ final class EchoCommand implements Callable<Integer> {
         SignalHandler previousInt = Signal.handle(new Signal("INT"), stop);
         SignalHandler previousTerm = Signal.handle(new Signal("TERM"), stop);
         out.println("listening on " + RawEchoServer.format(server.address()));
+        if (!quiet) {
+            out.println("io loop: " + loop.backend());
+        }
         out.flush();
         try {
             loop.start();

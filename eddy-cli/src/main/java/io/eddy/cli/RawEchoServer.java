@@ -223,9 +223,18 @@ public final class RawEchoServer implements AutoCloseable {
                     }
                 }
             }
+            // if event & IOLoop.ERROR: print "exception on %s" % cli_addr. The epoll backend reports a reset
+            // or hang-up as ERROR (usually with READ or WRITE, whose read or write throws first, below).
+            if ((events & IOLoop.ERROR) != 0 && s.isOpen()) {
+                if (log != null) {
+                    log.println("exception on " + cliAddr);
+                }
+                // ioloop.remove_handler(fd); s.close(); del message_queue_map[s]
+                closeClient(s);
+            }
         } catch (IOException e) {
-            // if event & IOLoop.ERROR: java.nio reports a reset or error as READ or WRITE, whose read or
-            // write then throws. print "exception on %s" % cli_addr
+            // java.nio never reports ERROR: a reset or error shows as READ or WRITE, whose read or write
+            // throws. print "exception on %s" % cli_addr
             if (log != null) {
                 log.println("exception on " + cliAddr + ": " + e.getMessage());
             }

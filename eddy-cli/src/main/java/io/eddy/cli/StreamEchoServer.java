@@ -165,6 +165,11 @@ public final class StreamEchoServer {
         }
     }
 
+    /** The I/O backend the loops run on ({@code "epoll"} or {@code "nio"}). Any thread. */
+    public String backend() {
+        return loops.get(0).backend();
+    }
+
     /** The address of the first listening socket, with the real port. Any thread. */
     public InetSocketAddress address() {
         return address;

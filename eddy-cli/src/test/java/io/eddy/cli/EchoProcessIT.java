@@ -50,6 +50,7 @@ final class EchoProcessIT {
     void netcatTalksToTheStreamServer() throws Exception {
         try (EddyProcess eddy = new EddyProcess("echo", "--port", "0")) {
             InetSocketAddress address = eddy.awaitListening();
+            assertEquals("io loop: epoll", eddy.stdout.next(TIMEOUT), "java -jar eddy.jar runs on epoll: its manifest grants the flags");
             Process nc = new ProcessBuilder("nc", "-N", "-w", "10", "127.0.0.1", String.valueOf(address.getPort())).start();
             try {
                 try (OutputStream in = nc.getOutputStream()) {
@@ -72,6 +73,7 @@ final class EchoProcessIT {
     void opensslTalksTlsToTheStreamServerOnTwoLoops() throws Exception {
         try (EddyProcess eddy = new EddyProcess("echo", "--tls", "--port", "0", "--loops", "2")) {
             InetSocketAddress address = eddy.awaitListening();
+            assertEquals("io loop: epoll", eddy.stdout.next(TIMEOUT));
             String certificateLine = eddy.stdout.next(TIMEOUT);
             assertTrue(certificateLine.matches("tls certificate self-signed for localhost, 127\\.0\\.0\\.1, SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}"),
                     certificateLine);
@@ -113,6 +115,7 @@ final class EchoProcessIT {
     void withoutQuietTheRawServerPrintsConnectionReceivedAndClosingLines() throws Exception {
         try (EddyProcess eddy = new EddyProcess("echo", "--raw", "--port", "0")) {
             InetSocketAddress address = eddy.awaitListening();
+            assertEquals("io loop: epoll", eddy.stdout.next(TIMEOUT));
             String client;
             try (Socket socket = new Socket()) {
                 socket.connect(address, 10_000);

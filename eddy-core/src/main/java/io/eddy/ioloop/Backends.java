@@ -9,8 +9,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * Which I/O backend a new loop gets: the one named, or the platform's best ({@code epoll} where it can run,
- * else {@code nio}; the choice and its reason are logged once at DEBUG). Any thread.
+ * Which I/O backend a new loop gets: the one named by the builder, else by {@code -Deddy.backend}, else the
+ * platform's best ({@code epoll} where it can run, else {@code nio}; the choice and its reason are logged
+ * once at DEBUG). Any thread.
  */
 final class Backends {
 
@@ -42,9 +43,13 @@ final class Backends {
         return name;
     }
 
-    /** A new poller of backend {@code name}, or of the preferred backend if it is null. */
+    /**
+     * A new poller of backend {@code name}; if it is null, of the one the system property {@code eddy.backend}
+     * names, else of the preferred one.
+     */
     static Poller open(String name) {
-        String backend = name != null ? name : preferred();
+        String property = name == null ? System.getProperty("eddy.backend") : null;
+        String backend = name != null ? name : property != null ? check(property) : preferred();
         try {
             return backend.equals("epoll") ? new EpollPoller() : new NioPoller();
         } catch (IOException e) {

@@ -190,7 +190,8 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
 
         /**
-         * The I/O backend by name; default: {@code "epoll"} where it is available, else {@code "nio"}.
+         * The I/O backend by name; default: the one {@code -Deddy.backend} names, else {@code "epoll"} where
+         * it is available, else {@code "nio"}.
          * {@code "nio"} (java.nio's Selector) is always available. {@code "epoll"} (Linux epoll through
          * java.lang.foreign, x86_64 and aarch64) needs native access for Eddy's module and java.base's
          * {@code sun.nio.ch} exported to it: {@code --enable-native-access=io.eddy --add-exports
