@@ -10,7 +10,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.spi.AbstractSelectableChannel;
 import java.nio.channels.spi.AbstractSelector;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -70,6 +69,8 @@ public final class EpollPoller implements Poller {
     private int[] freeSlots = new int[64];
     private int freeCount;
     private int nextSlot;
+    /** Registrations of descriptors without a channel ({@link #registerFd}). */
+    private int fdKeys;
     /** Registrations at the last sweep for closed channels; the next sweep comes when this doubles. */
     private int sweptSize = 32;
 
@@ -139,6 +140,23 @@ public final class EpollPoller implements Poller {
         return key;
     }
 
+    /**
+     * Registers a descriptor the caller owns (a native socket: no JDK channel), with the same event rules.
+     * The caller deregisters it before closing it; its key's {@link PollKey#channel()} is null.
+     */
+    public PollKey registerFd(int fd, int events, Object attachment) throws IOException {
+        int slot = allocateSlot();
+        EpollKey key = new EpollKey(null, attachment, events, fd, slot);
+        if (ctl(LibC.EPOLL_CTL_ADD, fd, epollMask(events), slot) < 0) {
+            int e = errno.value();
+            freeSlot(slot);
+            throw failure("epoll_ctl(ADD fd " + fd + ")", e);
+        }
+        slots[slot] = key;
+        fdKeys++;
+        return key;
+    }
+
     @Override
     public PollKey find(SelectableChannel channel) {
         EpollKey key = byChannel.get(channel);
@@ -148,7 +166,9 @@ public final class EpollPoller implements Poller {
     @Override
     public void modify(PollKey key, int events) {
         EpollKey k = (EpollKey) key;
-        checkValid(k.channel(), events);
+        if (k.channel() != null) {
+            checkValid(k.channel(), events);
+        }
         int mask = epollMask(events);
         k.events = events;
         if (mask != k.mask) {
@@ -166,11 +186,16 @@ public final class EpollPoller implements Poller {
             return;
         }
         k.removed = true;
-        byChannel.remove(k.channel(), k);
-        // A closed channel's descriptor left the epoll set when it was closed, and its number may belong to
-        // another registration by now: only an open one is removed by number.
-        if (k.channel().isOpen()) {
-            ctl(LibC.EPOLL_CTL_DEL, k.fd, 0, 0);
+        if (k.channel() == null) {
+            fdKeys--;
+            ctl(LibC.EPOLL_CTL_DEL, k.fd, 0, 0); // the owner closes the descriptor after this, never before
+        } else {
+            byChannel.remove(k.channel(), k);
+            // A closed channel's descriptor left the epoll set when it was closed, and its number may belong
+            // to another registration by now: only an open one is removed by number.
+            if (k.channel().isOpen()) {
+                ctl(LibC.EPOLL_CTL_DEL, k.fd, 0, 0);
+            }
         }
         releaseSlot(k);
     }
@@ -246,8 +271,9 @@ public final class EpollPoller implements Poller {
 
     @Override
     public void forEach(Consumer<PollKey> action) {
-        for (EpollKey key : new ArrayList<>(byChannel.values())) {
-            if (key.isLive()) {
+        EpollKey[] snapshot = Arrays.copyOf(slots, nextSlot); // the action may add or remove registrations
+        for (EpollKey key : snapshot) {
+            if (key != null && key.isLive()) {
                 action.accept(key);
             }
         }
@@ -429,7 +455,7 @@ public final class EpollPoller implements Poller {
 
         @Override
         public boolean isLive() {
-            return !removed && channel().isOpen();
+            return !removed && (channel() == null || channel().isOpen());
         }
     }
 }

@@ -1,0 +1,189 @@
+package io.eddy.ioloop.internal;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Native TCP sockets: listen, accept, connect, read, write, gathering write, half-close, reset, refusal, IPv6. */
+class NativeSocketsTest {
+
+    private final Arena arena = Arena.ofConfined();
+    private final LibC.Errno errno = new LibC.Errno(arena);
+    private final List<Integer> fds = new ArrayList<>();
+    private EpollPoller poller;
+    private final ReadyEvents ready = new ReadyEvents();
+
+    @BeforeEach
+    void open() throws IOException {
+        assertNull(NativeSupport.unavailableReason(), "the build runs the tests on Linux with the flags epoll needs");
+        poller = new EpollPoller();
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        for (int fd : fds) {
+            LibC.close(errno, fd);
+        }
+        poller.close();
+        arena.close();
+    }
+
+    private int track(int fd) {
+        fds.add(fd);
+        return fd;
+    }
+
+    /** Waits until {@code fd} reports one of {@code events}; returns what it reported. */
+    private int await(int fd, int events) throws IOException {
+        PollKey key = poller.registerFd(fd, events, null);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() - deadline < 0) {
+                ready.clear();
+                int n = poller.poll(TimeUnit.MILLISECONDS.toNanos(100), ready);
+                for (int i = 0; i < n; i++) {
+                    if (ready.key(i) == key) {
+                        return ready.events(i);
+                    }
+                }
+            }
+            throw new AssertionError("fd " + fd + " not ready within 10 s");
+        } finally {
+            poller.deregister(key);
+        }
+    }
+
+    private int[] connectedPair(InetAddress ip) throws IOException {
+        int listener = track(NativeSockets.listen(errno, new InetSocketAddress(ip, 0), 16, false, arena));
+        InetSocketAddress address = NativeSockets.localAddress(errno, listener, arena);
+        assertEquals(ip, address.getAddress());
+        int client = track(NativeSockets.open(errno, NativeSockets.familyOf(ip)));
+        if (!NativeSockets.connect(errno, client, address, arena)) {
+            await(client, Poller.WRITE);
+            NativeSockets.finishConnect(errno, client, address, arena);
+        }
+        await(listener, Poller.READ);
+        MemorySegment peer = arena.allocate(NativeSockets.SOCKADDR_SIZE, 8);
+        MemorySegment length = arena.allocate(JAVA_INT);
+        int server = track(NativeSockets.accept(errno, listener, peer, length));
+        assertTrue(server >= 0, "a connection was waiting");
+        assertEquals(NativeSockets.localAddress(errno, client, arena), NativeSockets.decode(peer), "accept's peer address");
+        assertEquals(NativeSockets.localAddress(errno, client, arena), NativeSockets.remoteAddress(errno, server, arena));
+        assertEquals(-1, NativeSockets.accept(errno, listener, peer, length), "no second connection: EAGAIN is -1");
+        return new int[]{client, server};
+    }
+
+    @Test
+    void bytesGoBothWaysOverIPv4AndIPv6() throws IOException {
+        for (InetAddress ip : new InetAddress[]{InetAddress.getByName("127.0.0.1"), InetAddress.getByName("::1")}) {
+            int[] p = connectedPair(ip);
+            NativeSockets.setNoDelay(errno, p[0], true, arena);
+            byte[] hello = ("hello over " + ip).getBytes(StandardCharsets.US_ASCII);
+            assertEquals(hello.length, NativeSockets.write(errno, p[0], MemorySegment.ofArray(hello)), "sent from a heap array");
+            await(p[1], Poller.READ);
+            byte[] in = new byte[100];
+            long n = NativeSockets.read(errno, p[1], MemorySegment.ofArray(in));
+            assertArrayEquals(hello, java.util.Arrays.copyOf(in, (int) n), "read into a heap array");
+            assertEquals(0, NativeSockets.read(errno, p[1], MemorySegment.ofArray(in)), "nothing more: 0, not end of stream");
+        }
+    }
+
+    @Test
+    void aGatheringWriteSendsEveryBufferInOrder() throws IOException {
+        int[] p = connectedPair(InetAddress.getLoopbackAddress());
+        String[] parts = {"one,", "two,", "three"};
+        MemorySegment iovecs = arena.allocate(NativeSockets.IOVEC_SIZE * parts.length, 8);
+        for (int i = 0; i < parts.length; i++) {
+            MemorySegment part = arena.allocateFrom(parts[i]); // NUL-terminated: send all but the NUL
+            iovecs.set(ADDRESS, i * NativeSockets.IOVEC_SIZE, part);
+            iovecs.set(JAVA_LONG, i * NativeSockets.IOVEC_SIZE + 8, part.byteSize() - 1);
+        }
+        MemorySegment msghdr = arena.allocate(NativeSockets.MSGHDR_SIZE, 8);
+        assertEquals(13, NativeSockets.writev(errno, p[0], iovecs, parts.length, msghdr));
+        await(p[1], Poller.READ);
+        MemorySegment in = arena.allocate(64);
+        long n = NativeSockets.read(errno, p[1], in);
+        assertEquals("one,two,three", new String(in.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void halfCloseIsEndOfStreamAndResetIsAnError() throws IOException {
+        int[] p = connectedPair(InetAddress.getLoopbackAddress());
+        NativeSockets.shutdownOutput(errno, p[0]);
+        await(p[1], Poller.READ);
+        MemorySegment in = arena.allocate(16);
+        assertEquals(-1, NativeSockets.read(errno, p[1], in), "the peer's shutdown is end of stream");
+        assertEquals(1, NativeSockets.write(errno, p[1], arena.allocateFrom("x").asSlice(0, 1)), "our side still sends");
+
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int fd = track(NativeSockets.open(errno, NativeSockets.AF_INET));
+            InetSocketAddress address = (InetSocketAddress) server.getLocalSocketAddress();
+            if (!NativeSockets.connect(errno, fd, address, arena)) {
+                await(fd, Poller.WRITE);
+                NativeSockets.finishConnect(errno, fd, address, arena);
+            }
+            try (Socket accepted = server.accept()) {
+                accepted.setSoLinger(true, 0);
+            } // RST
+            int events = await(fd, Poller.READ);
+            assertEquals(Poller.ERROR, events & Poller.ERROR, "a reset is ERROR on epoll");
+            SocketException e = assertThrows(SocketException.class, () -> NativeSockets.read(errno, fd, in));
+            assertTrue(e.getMessage().startsWith("Connection reset"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aRefusedConnectFailsWithConnectException() throws IOException {
+        InetSocketAddress closed;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = (InetSocketAddress) s.getLocalSocketAddress();
+        }
+        int fd = track(NativeSockets.open(errno, NativeSockets.AF_INET));
+        InetSocketAddress target = closed;
+        boolean done;
+        try {
+            done = NativeSockets.connect(errno, fd, target, arena);
+        } catch (ConnectException refusedAtOnce) {
+            assertTrue(refusedAtOnce.getMessage().contains("refused"), refusedAtOnce.getMessage());
+            return;
+        }
+        assertFalse(done);
+        int events = await(fd, Poller.WRITE);
+        assertEquals(Poller.ERROR, events & Poller.ERROR);
+        ConnectException e = assertThrows(ConnectException.class, () -> NativeSockets.finishConnect(errno, fd, target, arena));
+        assertTrue(e.getMessage().contains("refused") && e.getMessage().contains(String.valueOf(target.getPort())), e.getMessage());
+    }
+
+    @Test
+    void listeningOnAPortInUseNamesTheAddress() throws IOException {
+        int first = track(NativeSockets.listen(errno, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16, false, arena));
+        InetSocketAddress taken = NativeSockets.localAddress(errno, first, arena);
+        IOException e = assertThrows(IOException.class, () -> NativeSockets.listen(errno, taken, 16, false, arena));
+        assertTrue(e.getMessage().contains("bind") && e.getMessage().contains(String.valueOf(taken.getPort()))
+                && e.getMessage().contains("in use"), e.getMessage());
+    }
+}
