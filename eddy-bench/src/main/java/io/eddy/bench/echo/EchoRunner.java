@@ -194,7 +194,7 @@ public final class EchoRunner {
                 new Server("plain-nio", "plain java.nio", concat(jvm, "-cp", benchJar.toString(), PlainNioEchoServer.class.getName(), "0"), "unavailable"));
         List<String> wanted = new ArrayList<>();
         for (String key : option("servers", String.join(",", ALL_SERVERS)).split(",")) {
-            String k = key.strip().equals("eddy") ? "eddy-stream" : key.strip(); // "eddy" before the epoll variants
+            String k = renamed(key.strip());
             if (!ALL_SERVERS.contains(k)) {
                 throw new IllegalArgumentException("unknown server '" + key + "' in --servers (known: "
                         + String.join(",", ALL_SERVERS) + ")");
