@@ -25,6 +25,7 @@ import javax.imageio.ImageIO;
  */
 final class Chart {
 
+    /** One per server, in the order of {@link EchoRunner#ALL_SERVERS}: a server has the same colour in every chart. */
     private static final Color[] COLORS = {
             new Color(0x636363), new Color(0x9ecae1), new Color(0x08519c), new Color(0x6baed6), new Color(0x3182bd),
             new Color(0xfdae6b), new Color(0xe6550d), new Color(0xa63603), new Color(0x74c476)};
@@ -105,7 +106,7 @@ final class Chart {
                 }
                 int h = (int) ((plotBottom - plotTop) * (value / base) / max);
                 int x = x0 + j * barWidth;
-                g.setColor(COLORS[j % COLORS.length]);
+                g.setColor(color(servers.get(j)));
                 g.fillRect(x, plotBottom - h, barWidth - 4, h);
                 g.setColor(Color.BLACK);
                 g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
@@ -115,6 +116,11 @@ final class Chart {
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
             g.drawString(s.number() + ". " + s.label(), x0, plotBottom + 18);
         }
+    }
+
+    private static Color color(Server server) {
+        int i = EchoRunner.ALL_SERVERS.indexOf(server.key());
+        return i < 0 ? Color.LIGHT_GRAY : COLORS[i % COLORS.length];
     }
 
     private static void drawVertical(Graphics2D g, String text, int x, int y) {
@@ -134,7 +140,7 @@ final class Chart {
                 x = 70;
                 y += 22;
             }
-            g.setColor(COLORS[j % COLORS.length]);
+            g.setColor(color(servers.get(j)));
             g.fillRect(x, y - 11, 14, 14);
             g.setColor(Color.BLACK);
             g.drawString(servers.get(j).name(), x + 20, y);
