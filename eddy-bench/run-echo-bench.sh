@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Builds eddy.jar and eddy-bench, then runs the side-by-side echo benchmark (EchoRunner): Eddy raw,
-# Eddy streams, Netty 4.2 NIO, Netty 4.2 epoll and a plain java.nio server, each in turn pinned to CPU 0
-# with `eddy bench` on CPU 1, six scenarios, five interleaved rounds (about 17 minutes on 2 cores).
-# Run it with nothing else busy. Writes
+# Builds eddy.jar and eddy-bench, then runs the side-by-side echo benchmark (EchoRunner): a minimal C
+# epoll server (the floor; compiled with `cc -O2` into eddy-bench/target at run time), Eddy raw and
+# streams (and on the native epoll backend, reported "not available yet" until it exists), Netty 4.2 NIO,
+# epoll and io_uring, and a plain java.nio server, each in turn pinned to CPU 0 with `eddy bench` on CPU 1,
+# six scenarios, five interleaved rounds (about 24 minutes on 2 cores). Server CPU per message is taken
+# from /proc/PID/stat. Run it with nothing else busy. Writes
 #   eddy-bench/results/echo/echo-bench.md     the tables (medians and ratios)
 #   eddy-bench/results/echo/echo-bench.json   every run
 #   eddy-bench/results/echo/echo-bench.png    the chart
 #
 # Usage: eddy-bench/run-echo-bench.sh [--rounds N] [--duration S] [--warmup S] [--idle N]
-#                                     [--servers eddy,netty-nio,...] [--scenarios 1,2,...]
+#                                     [--servers c-epoll,eddy-stream,netty-epoll,...] [--scenarios 1,2,...]
+#                                     [--eddy-jvm "FLAGS"] [--netty-jvm "FLAGS"]
 # SKIP_BUILD=1 reuses the built jars.
 set -euo pipefail
 

@@ -19,14 +19,21 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The side-by-side echo benchmark: starts each echo server in turn (Eddy raw, Eddy streams, Netty NIO,
- * Netty epoll, a plain java.nio server), runs the same {@code eddy bench} scenarios against each, five
- * times in interleaved rounds (each round starting with the next server, so no server always follows the
- * same one), and writes the medians as a markdown table, a JSON file and a PNG chart.
+ * The side-by-side echo benchmark: starts each echo server in turn (a minimal C epoll server, the floor;
+ * Eddy raw and streams, also on the native epoll backend once it exists; Netty 4.2 NIO, epoll and io_uring;
+ * a plain java.nio server), runs the same {@code eddy bench} scenarios against each, five times in
+ * interleaved rounds (each round starting with the next server, so no server always follows the same one),
+ * and writes the medians as a markdown table, a JSON file and a PNG chart.
  * The server is pinned to CPU 0 and the client to CPU 1 where {@code taskset} exists. For every run it
  * also takes the server's CPU time (user and system, {@code /proc/PID/stat}) over the measured interval,
  * and for the idle scenario the server's resident memory ({@code /proc/PID/status} VmRSS) after a first
  * hold of the connections (released) and while the client holds them again.
+ *
+ * <p>The C server ({@code src/main/c/echo_epoll.c}) is compiled with {@code cc -O2} into the jar's
+ * directory ({@code eddy-bench/target}) at the start of every run that includes it. A server that exits
+ * before it listens, with an {@link IllegalStateException} on its stderr (Eddy's {@code -Deddy.backend=epoll}
+ * before that backend exists, Netty io_uring where the kernel refuses it), is reported as unavailable with
+ * that message and skipped for the rest of the run; any other early exit stops the run.
  *
  * <pre>{@code
  * java -cp eddy-bench/target/benchmarks.jar io.eddy.bench.echo.EchoRunner \
@@ -34,7 +41,9 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * Options: {@code --rounds N} (5), {@code --duration S} and {@code --warmup S} in seconds (3, 1),
- * {@code --idle N} connections (10000), {@code --servers a,b} (all), {@code --scenarios 1,2} (all);
+ * {@code --idle N} connections (10000), {@code --servers a,b} (all), {@code --scenarios 1,2} (all),
+ * {@code --eddy-jvm "FLAGS"} and {@code --netty-jvm "FLAGS"}: more JVM flags for every Eddy or Netty server
+ * (split at spaces; e.g. {@code --netty-jvm -Dio.netty.transport.noNative=true} shows io_uring's "unavailable" path);
  * {@code --render FILE} writes the tables and chart again from an earlier run's JSON, running nothing.
  */
 public final class EchoRunner {
@@ -42,8 +51,17 @@ public final class EchoRunner {
     private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
     private static final long TICKS_PER_SECOND = 100; // USER_HZ: /proc counts CPU time in 1/100 s on Linux
 
-    record Server(String key, String name, List<String> command) {
+    /**
+     * @param key     the name in {@code --servers} and in the JSON
+     * @param name    the name in the tables
+     * @param missing what an {@link IllegalStateException} before listening means, e.g. "backend not available yet"
+     */
+    record Server(String key, String name, List<String> command, String missing) {
     }
+
+    /** The servers, in the order of the tables; the default of {@code --servers}. */
+    static final List<String> ALL_SERVERS = List.of("c-epoll", "eddy-raw", "eddy-stream", "eddy-raw-epoll",
+            "eddy-stream-epoll", "netty-nio", "netty-epoll", "netty-io_uring", "plain-nio");
 
     /** @param label a short title, for the chart */
     record Scenario(int number, String title, String label, List<String> args, String unit) {
@@ -72,6 +90,8 @@ public final class EchoRunner {
     private final boolean pin;
     private final List<Run> runs = new ArrayList<>();
     private final List<IdleRun> idleRuns = new ArrayList<>();
+    /** Server key to why it could not run (in the order found). */
+    private final Map<String, String> unavailable = new LinkedHashMap<>();
 
     private EchoRunner(Map<String, String> options) throws IOException {
         this.options = options;
@@ -112,28 +132,39 @@ public final class EchoRunner {
                 + "\"p50\":([0-9.]+),\"p99\":([0-9.]+),\"cpuMicrosPerOp\":([0-9.]+),"
                 + "(?:\"userMicrosPerOp\":([0-9.]+|NaN),)?\"errors\":(\\d+)}").matcher(text);
         while (run.find()) {
-            runs.add(new Run(run.group(1), Integer.parseInt(run.group(2)), Double.parseDouble(run.group(3)),
+            runs.add(new Run(renamed(run.group(1)), Integer.parseInt(run.group(2)), Double.parseDouble(run.group(3)),
                     Double.parseDouble(run.group(4)), Double.parseDouble(run.group(5)), Double.parseDouble(run.group(6)),
                     run.group(7) == null ? Double.NaN : Double.parseDouble(run.group(7)), Long.parseLong(run.group(8))));
         }
         Matcher idle = Pattern.compile("\\{\"server\":\"([^\"]+)\",\"held\":(\\d+),\"kept\":(\\d+),"
                 + "\"rssBeforeKb\":(\\d+),\"rssHeldKb\":(\\d+)").matcher(text);
         while (idle.find()) {
-            idleRuns.add(new IdleRun(idle.group(1), Integer.parseInt(idle.group(2)), Integer.parseInt(idle.group(3)),
+            idleRuns.add(new IdleRun(renamed(idle.group(1)), Integer.parseInt(idle.group(2)), Integer.parseInt(idle.group(3)),
                     Long.parseLong(idle.group(4)), Long.parseLong(idle.group(5))));
+        }
+        Matcher missing = Pattern.compile("\\{\"unavailable\":\"([^\"]+)\",\"why\":\"([^\"]*)\"}").matcher(text);
+        while (missing.find()) {
+            unavailable.put(missing.group(1), missing.group(2));
         }
         Matcher machine = Pattern.compile("\"machine\":\"([^\"]*)\",\"command\":\"([^\"]*)\"").matcher(text);
         if (!machine.find() || runs.isEmpty()) {
             throw new IOException(json + " holds no EchoRunner results");
         }
         List<Server> servers = servers().stream().filter(s -> runs.stream().anyMatch(r -> r.server().equals(s.key()))
-                || idleRuns.stream().anyMatch(r -> r.server().equals(s.key()))).toList();
+                || idleRuns.stream().anyMatch(r -> r.server().equals(s.key())) || unavailable.containsKey(s.key())).toList();
         int rounds = (int) Math.round((double) runs.size()
                 / runs.stream().map(r -> r.server() + "/" + r.scenario()).distinct().count());
-        Report report = new Report(servers, scenarios(), runs, idleRuns, machine.group(1), machine.group(2), rounds);
+        boolean pinned = !text.contains("\"pinned\":false");
+        Report report = new Report(servers, scenarios(), runs, idleRuns, unavailable, machine.group(1), machine.group(2),
+                rounds, pinned);
         Files.writeString(out.resolve("echo-bench.md"), report.markdown());
         Chart.write(report, out.resolve("echo-bench.png"));
         System.out.println(report.markdown());
+    }
+
+    /** Server keys of results written before the Eddy epoll variants: "eddy" is now "eddy-stream". */
+    private static String renamed(String key) {
+        return key.equals("eddy") ? "eddy-stream" : key;
     }
 
     // ================================================================== what runs
@@ -141,17 +172,70 @@ public final class EchoRunner {
     private List<Server> servers() {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> jvm = List.of(java, "-Xms512m", "-Xmx512m");
-        List<String> netty = new ArrayList<>(jvm);
-        netty.addAll(List.of("--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED",
-                "-Dio.netty.leakDetection.level=disabled", "-cp", benchJar.toString()));
+        List<String> eddy = concat(jvm, flags("eddy-jvm"));
+        // What the native epoll backend will need (FFM downcalls; the JDK's fd of a SocketChannel).
+        List<String> eddyEpoll = concat(eddy, "-Deddy.backend=epoll", "--enable-native-access=ALL-UNNAMED",
+                "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED");
+        List<String> netty = concat(jvm, "--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED",
+                "-Dio.netty.leakDetection.level=disabled");
+        netty = concat(netty, flags("netty-jvm"));
+        netty = concat(netty, "-cp", benchJar.toString());
+        String eddyJar = this.eddyJar.toString();
+        String notYet = "backend not available yet";
         List<Server> all = List.of(
-                new Server("eddy-raw", "Eddy raw (--raw)", concat(jvm, "-jar", eddyJar.toString(), "echo", "--raw", "--quiet", "--port", "0")),
-                new Server("eddy", "Eddy streams", concat(jvm, "-jar", eddyJar.toString(), "echo", "--quiet", "--port", "0")),
-                new Server("netty-nio", "Netty 4.2 NIO", concat(netty, NettyEchoServer.class.getName(), "nio", "0")),
-                new Server("netty-epoll", "Netty 4.2 epoll", concat(netty, NettyEchoServer.class.getName(), "epoll", "0")),
-                new Server("plain-nio", "plain java.nio", concat(jvm, "-cp", benchJar.toString(), PlainNioEchoServer.class.getName(), "0")));
-        List<String> wanted = List.of(option("servers", "eddy-raw,eddy,netty-nio,netty-epoll,plain-nio").split(","));
+                new Server("c-epoll", "C epoll (floor)", List.of(cServer().toString(), "0"), "unavailable"),
+                new Server("eddy-raw", "Eddy raw (--raw)", concat(eddy, "-jar", eddyJar, "echo", "--raw", "--quiet", "--port", "0"), "unavailable"),
+                new Server("eddy-stream", "Eddy streams", concat(eddy, "-jar", eddyJar, "echo", "--quiet", "--port", "0"), "unavailable"),
+                new Server("eddy-raw-epoll", "Eddy raw, epoll backend", concat(eddyEpoll, "-jar", eddyJar, "echo", "--raw", "--quiet", "--port", "0"), notYet),
+                new Server("eddy-stream-epoll", "Eddy streams, epoll backend", concat(eddyEpoll, "-jar", eddyJar, "echo", "--quiet", "--port", "0"), notYet),
+                new Server("netty-nio", "Netty 4.2 NIO", concat(netty, NettyEchoServer.class.getName(), "nio", "0"), "unavailable"),
+                new Server("netty-epoll", "Netty 4.2 epoll", concat(netty, NettyEchoServer.class.getName(), "epoll", "0"), "unavailable"),
+                new Server("netty-io_uring", "Netty 4.2 io_uring", concat(netty, NettyEchoServer.class.getName(), "io_uring", "0"), "io_uring unavailable here"),
+                new Server("plain-nio", "plain java.nio", concat(jvm, "-cp", benchJar.toString(), PlainNioEchoServer.class.getName(), "0"), "unavailable"));
+        List<String> wanted = new ArrayList<>();
+        for (String key : option("servers", String.join(",", ALL_SERVERS)).split(",")) {
+            String k = renamed(key.strip());
+            if (!ALL_SERVERS.contains(k)) {
+                throw new IllegalArgumentException("unknown server '" + key + "' in --servers (known: "
+                        + String.join(",", ALL_SERVERS) + ")");
+            }
+            wanted.add(k);
+        }
         return all.stream().filter(s -> wanted.contains(s.key())).toList();
+    }
+
+    /** The option's JVM flags, split at spaces (none if it is not given). */
+    private String[] flags(String option) {
+        String value = option(option, "").strip();
+        return value.isEmpty() ? new String[0] : value.split("\\s+");
+    }
+
+    /** The C server's binary: next to benchmarks.jar, in eddy-bench/target. */
+    private Path cServer() {
+        return benchJar.resolveSibling("echo_epoll");
+    }
+
+    /**
+     * Compiles src/main/c/echo_epoll.c with {@code cc -O2} (every run, so the binary always matches the source).
+     *
+     * @throws IOException if there is no cc, no source, or it does not compile
+     */
+    private void buildCServer() throws IOException, InterruptedException {
+        Path source = benchJar.getParent().resolveSibling("src").resolve("main/c/echo_epoll.c");
+        if (!onPath("cc")) {
+            throw new IOException("no 'cc' on PATH: the C epoll echo server (c-epoll, the floor) is compiled with"
+                    + " 'cc -O2' at run time; install a C compiler (e.g. apt-get install gcc) or leave c-epoll out of --servers");
+        }
+        if (!Files.isRegularFile(source)) {
+            throw new IOException("no C server source at " + source + " (expected beside eddy-bench/target)");
+        }
+        Process cc = new ProcessBuilder("cc", "-O2", "-Wall", "-o", cServer().toString(), source.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (cc.waitFor() != 0) {
+            throw new IOException("cc -O2 " + source + " failed:\n" + output);
+        }
+        log("built " + cServer() + " with cc -O2" + (output.isBlank() ? "" : ": " + output.strip()));
     }
 
     private List<Scenario> scenarios() {
@@ -170,23 +254,35 @@ public final class EchoRunner {
         int rounds = Integer.parseInt(option("rounds", "5"));
         List<Server> servers = servers();
         List<Scenario> scenarios = scenarios();
+        if (servers.stream().anyMatch(s -> s.key().equals("c-epoll"))) {
+            buildCServer();
+        }
         long started = System.nanoTime();
-        log("servers pinned to CPU 0 and clients to CPU 1: " + pin);
+        log(pin ? "each server pinned to CPU 0 and each client to CPU 1 (taskset)"
+                : "NOT pinned (no taskset, or fewer than 2 CPUs): server and client share the CPUs");
         for (int round = 1; round <= rounds; round++) {
             List<Server> order = new ArrayList<>(servers);
             Collections.rotate(order, -(round - 1));
             for (Server server : order) {
-                List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
-                if (!load.isEmpty()) {
-                    runLoad(server, load, round);
+                if (unavailable.containsKey(server.key())) {
+                    continue;
                 }
-                if (scenarios.stream().anyMatch(s -> s.number() == 6)) {
-                    runIdle(server, round);
+                try {
+                    List<Scenario> load = scenarios.stream().filter(s -> s.number() <= 5).toList();
+                    if (!load.isEmpty()) {
+                        runLoad(server, load, round);
+                    }
+                    if (scenarios.stream().anyMatch(s -> s.number() == 6)) {
+                        runIdle(server, round);
+                    }
+                } catch (Unavailable e) {
+                    unavailable.put(server.key(), server.missing() + ": " + e.getMessage());
+                    log("skipped " + server.name() + " from now on: " + unavailable.get(server.key()));
                 }
             }
         }
         log(String.format(Locale.ROOT, "all runs took %.1f min", (System.nanoTime() - started) / 60e9));
-        Report report = new Report(servers, scenarios, runs, idleRuns, machine(), commandLine(), rounds);
+        Report report = new Report(servers, scenarios, runs, idleRuns, unavailable, machine(), commandLine(), rounds, pin);
         Files.writeString(out.resolve("echo-bench.md"), report.markdown());
         Files.writeString(out.resolve("echo-bench.json"), report.json());
         Chart.write(report, out.resolve("echo-bench.png"));
@@ -367,6 +463,13 @@ public final class EchoRunner {
         System.err.println("[echo-bench] " + line);
     }
 
+    /** A server that exited before listening because something it needs is missing here (not a crash). */
+    static final class Unavailable extends Exception {
+        Unavailable(String why) {
+            super(why, null, false, false);
+        }
+    }
+
     /** A started echo server: its pid, its port (from its first line) and its /proc figures. */
     static final class ServerProcess implements AutoCloseable {
         private final Process process;
@@ -377,8 +480,31 @@ public final class EchoRunner {
             this.port = port;
         }
 
+        /**
+         * Starts the server and waits (30 s at most) for its "listening on" line. Its stderr is held back until
+         * then and passed on after it, so a server that fails at start shows its error once, in the exception.
+         *
+         * @throws Unavailable if it exits before listening with an IllegalStateException (the message's line)
+         */
         static ServerProcess start(List<String> command) throws Exception {
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            Process p = new ProcessBuilder(command).start();
+            StringBuilder early = new StringBuilder(); // stderr before "listening on"; guarded by itself
+            boolean[] listening = {false};
+            Thread.ofVirtual().start(() -> {
+                try (BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+                    for (String line = err.readLine(); line != null; line = err.readLine()) {
+                        synchronized (early) {
+                            if (listening[0]) {
+                                System.err.println(line);
+                            } else {
+                                early.append(line).append('\n');
+                            }
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the server ended
+                }
+            });
             BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -397,7 +523,22 @@ public final class EchoRunner {
             Matcher m = line == null ? null : LISTENING.matcher(line);
             if (m == null || !m.matches()) {
                 p.destroyForcibly();
-                throw new IllegalStateException("server's first line was " + line + ": " + command);
+                p.waitFor(10, TimeUnit.SECONDS);
+                Thread.sleep(100); // the stderr reader's last lines; not a synchronisation
+                String stderr;
+                synchronized (early) {
+                    stderr = early.toString();
+                }
+                Matcher refused = Pattern.compile("IllegalStateException: (.*)").matcher(stderr);
+                if (line == null && refused.find()) {
+                    throw new Unavailable(refused.group(1).strip());
+                }
+                throw new IllegalStateException("server's first line was " + line + ": " + command
+                        + (stderr.isBlank() ? "" : "\n" + stderr.strip()));
+            }
+            synchronized (early) {
+                listening[0] = true;
+                System.err.print(early);
             }
             Thread.ofVirtual().start(() -> {
                 try {
