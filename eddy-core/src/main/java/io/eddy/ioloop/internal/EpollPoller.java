@@ -63,6 +63,7 @@ public final class EpollPoller implements Poller {
     private final int epfd;
     private final int wakeFd;
 
+    private NativeIO io;
     private final InterruptHook interrupts = new InterruptHook(this);
     private final Map<SelectableChannel, EpollKey> byChannel = new HashMap<>();
     private EpollKey[] slots = new EpollKey[64];
@@ -138,6 +139,15 @@ public final class EpollPoller implements Poller {
             releaseSlot(previous);
         }
         return key;
+    }
+
+    /** This loop's native scratch for socket I/O (made on first use). Owner thread only. */
+    public NativeIO io() {
+        NativeIO n = io;
+        if (n == null) {
+            io = n = new NativeIO(arena, errno);
+        }
+        return n;
     }
 
     /**

@@ -77,6 +77,7 @@ public final class LibC {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO, CRITICAL);
     private static final MethodHandle CLOSE = bind("close",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO, CRITICAL);
+    private static final MethodHandle CLOSE_NO_ERRNO = bind("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), CRITICAL);
     private static final MethodHandle STRERROR = bind("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private LibC() {
@@ -156,6 +157,18 @@ public final class LibC {
     public static int close(Errno e, int fd) {
         try {
             return (int) CLOSE.invokeExact(e.state, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Closes {@code fd}, ignoring the outcome (Linux frees the descriptor even when close reports an error).
+     * Needs no errno capture, so it works on any thread, also after the loop that owned the descriptor closed.
+     */
+    public static void closeQuietly(int fd) {
+        try {
+            int ignored = (int) CLOSE_NO_ERRNO.invokeExact(fd);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -86,6 +86,10 @@ public final class NativeSockets {
     private static final MethodHandle SEND = LINKER.downcallHandle(LINKER.defaultLookup().find("send").orElseThrow(),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO, CRITICAL_HEAP);
     private static final MethodHandle SENDMSG = bind("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    // The same calls with native addresses as plain longs: no MemorySegment made per call on the data path.
+    private static final MethodHandle RECV_AT = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SEND_AT = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SENDMSG_AT = bind("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
 
     private NativeSockets() {
     }
@@ -276,6 +280,60 @@ public final class NativeSockets {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+        if (n >= 0) {
+            return n;
+        }
+        int errno = e.value();
+        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
+            return 0;
+        }
+        throw failure("write", errno);
+    }
+
+    /** {@link #read} into native memory at {@code address}, {@code length} bytes. */
+    public static long readAt(LibC.Errno e, int fd, long address, long length) throws IOException {
+        long n;
+        try {
+            n = (long) RECV_AT.invokeExact(e.state, fd, address, length, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (n > 0) {
+            return n;
+        }
+        if (n == 0) {
+            return length == 0 ? 0 : -1;
+        }
+        int errno = e.value();
+        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
+            return 0;
+        }
+        throw failure("read", errno);
+    }
+
+    /** {@link #write} from native memory at {@code address}, {@code length} bytes. */
+    public static long writeAt(LibC.Errno e, int fd, long address, long length) throws IOException {
+        long n;
+        try {
+            n = (long) SEND_AT.invokeExact(e.state, fd, address, length, MSG_NOSIGNAL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return sent(e, n);
+    }
+
+    /** {@link #writev} with the msghdr (its iovecs filled in) at native {@code msghdr}. */
+    public static long sendmsgAt(LibC.Errno e, int fd, long msghdr) throws IOException {
+        long n;
+        try {
+            n = (long) SENDMSG_AT.invokeExact(e.state, fd, msghdr, MSG_NOSIGNAL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return sent(e, n);
+    }
+
+    private static long sent(LibC.Errno e, long n) throws IOException {
         if (n >= 0) {
             return n;
         }

@@ -1,0 +1,137 @@
+package io.eddy.ioloop.internal;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * One epoll loop's native scratch for moving a socket's bytes: the loop thread's errno capture, a staging
+ * area for the heap buffers of a gathering write, the iovec array and msghdr of {@code sendmsg}. Made once
+ * per loop and freed with it, so a connection holds none of it.
+ *
+ * <p>Direct buffers are read and written in place, by address (the address of the last one seen is kept:
+ * streams read into one per-thread buffer, so finding it costs a comparison). A single heap buffer is passed
+ * in place too (a critical call may see the heap); several are copied into the staging area.
+ *
+ * <p>Loop thread only.
+ */
+public final class NativeIO {
+
+    /** Buffers per gathering write. */
+    public static final int MAX_GATHER = 16;
+    private static final int STAGING_SIZE = 64 * 1024;
+
+    final LibC.Errno errno;
+    private final MemorySegment staging;
+    private final long stagingAddress;
+    private final MemorySegment iovecs;
+    private final long iovecsAddress;
+    private final MemorySegment msghdr;
+    private final long msghdrAddress;
+
+    private ByteBuffer lastDirect;
+    private long lastDirectAddress;
+
+    NativeIO(Arena arena, LibC.Errno errno) {
+        this.errno = errno;
+        this.staging = arena.allocate(STAGING_SIZE, 8);
+        this.stagingAddress = staging.address();
+        this.iovecs = arena.allocate(NativeSockets.IOVEC_SIZE * MAX_GATHER, 8);
+        this.iovecsAddress = iovecs.address();
+        MemorySegment msghdr = arena.allocate(NativeSockets.MSGHDR_SIZE, 8);
+        msghdr.fill((byte) 0);
+        msghdr.set(JAVA_LONG, 16, iovecsAddress); // msg_iov; msg_iovlen is set per call
+        this.msghdrAddress = msghdr.address();
+        this.msghdr = msghdr;
+    }
+
+    /** Reads from {@code fd} into {@code dst}'s remaining bytes: as {@link NativeSockets#read}; advances its position. */
+    public int read(int fd, ByteBuffer dst) throws IOException {
+        int room = dst.remaining();
+        long n = dst.isDirect()
+                ? NativeSockets.readAt(errno, fd, address(dst) + dst.position(), room)
+                : NativeSockets.read(errno, fd, MemorySegment.ofBuffer(dst));
+        if (n > 0) {
+            dst.position(dst.position() + (int) n);
+        }
+        return (int) n;
+    }
+
+    /** Writes {@code src}'s remaining bytes to {@code fd}: as {@link NativeSockets#write}; advances its position. */
+    public int write(int fd, ByteBuffer src) throws IOException {
+        long n = src.isDirect()
+                ? NativeSockets.writeAt(errno, fd, address(src) + src.position(), src.remaining())
+                : NativeSockets.write(errno, fd, MemorySegment.ofBuffer(src));
+        if (n > 0) {
+            src.position(src.position() + (int) n);
+        }
+        return (int) n;
+    }
+
+    /**
+     * Gathering write of {@code srcs[0, count)} (at most {@link #MAX_GATHER}) in one {@code sendmsg}; heap
+     * buffers are copied into the staging area first, as far as it reaches. Advances the buffers' positions by
+     * what was sent; returns that count (0 if the socket buffer is full).
+     */
+    public long write(int fd, ByteBuffer[] srcs, int count) throws IOException {
+        if (count == 1) {
+            return write(fd, srcs[0]);
+        }
+        int iov = 0;
+        long staged = 0;
+        for (int i = 0; i < count && iov < MAX_GATHER; i++) {
+            ByteBuffer b = srcs[i];
+            int length = b.remaining();
+            if (length == 0) {
+                continue;
+            }
+            long base;
+            if (b.isDirect()) {
+                base = address(b) + b.position();
+            } else {
+                int room = (int) (STAGING_SIZE - staged);
+                if (room == 0) {
+                    break;
+                }
+                length = Math.min(length, room);
+                MemorySegment.copy(MemorySegment.ofBuffer(b), 0, staging, staged, length);
+                base = stagingAddress + staged;
+                staged += length;
+            }
+            long entry = iov * NativeSockets.IOVEC_SIZE;
+            iovecs.set(JAVA_LONG, entry, base);
+            iovecs.set(JAVA_LONG, entry + 8, length);
+            iov++;
+        }
+        if (iov == 0) {
+            return 0;
+        }
+        msghdr.set(JAVA_LONG, 24, iov); // msg_iovlen
+        long n = NativeSockets.sendmsgAt(errno, fd, msghdrAddress);
+        long left = n;
+        for (int i = 0; i < count && left > 0; i++) {
+            ByteBuffer b = srcs[i];
+            int taken = (int) Math.min(left, b.remaining());
+            b.position(b.position() + taken);
+            left -= taken;
+        }
+        return n;
+    }
+
+    /** The native address of direct buffer {@code b}'s index 0. */
+    private long address(ByteBuffer b) {
+        if (b != lastDirect) {
+            lastDirectAddress = MemorySegment.ofBuffer(b.duplicate().clear()).address();
+            lastDirect = b;
+        }
+        return lastDirectAddress;
+    }
+
+    /** The errno capture of the loop thread, for the other native calls a transport makes. */
+    public LibC.Errno errno() {
+        return errno;
+    }
+}
