@@ -1,7 +1,6 @@
 package io.eddy.ioloop;
 
 import io.eddy.ioloop.internal.Discardable;
-import io.eddy.ioloop.internal.NioPoller;
 import io.eddy.ioloop.internal.PollKey;
 import io.eddy.ioloop.internal.QuietLog;
 import io.eddy.ioloop.internal.Poller;
@@ -125,11 +124,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         this.clock = b.clock;
         this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
         this.exceptionHandler = b.exceptionHandler;
-        try {
-            this.poller = new NioPoller();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open a java.nio Selector", e);
-        }
+        this.poller = Backends.open(b.backend);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -146,10 +141,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public static IOLoop create() {
         Builder builder = builder();
-        String backend = System.getProperty("eddy.backend");
-        if (backend != null) {
-            builder.backend(backend);
-        }
+        builder.backend = Backends.fromSystemProperty();
         return builder.build();
     }
 
@@ -163,6 +155,8 @@ public final class IOLoop implements Executor, AutoCloseable {
         private Clock clock = Clock.SYSTEM;
         private Consumer<Throwable> exceptionHandler = IOLoop::logException;
         private Duration blockingThreshold;
+        /** A name {@link Backends#checked} accepted; null: the best available. */
+        private String backend;
 
         private Builder() {
         }
@@ -201,14 +195,7 @@ public final class IOLoop implements Executor, AutoCloseable {
          * @throws IllegalArgumentException for an unknown name
          */
         public Builder backend(String name) {
-            Objects.requireNonNull(name, "name");
-            if (name.equals("epoll")) {
-                throw new IllegalStateException("IOLoop backend 'epoll' is not available in this version of Eddy"
-                        + " (available: nio)");
-            }
-            if (!name.equals("nio")) {
-                throw new IllegalArgumentException("unknown IOLoop backend '" + name + "' (available: nio)");
-            }
+            this.backend = Backends.checked(name);
             return this;
         }
 
