@@ -11,12 +11,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectableChannel;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -86,6 +83,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     private final Poller poller;
+    private final Handlers handlers;
     private final Clock clock;
     private final VirtualClock virtualClock;
     private final TaskQueue callbacks = new TaskQueue();
@@ -116,7 +114,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
 
     // Owned by the loop thread; read as snapshots by stats() elsewhere.
-    private int handlerCount;
     private int pendingTimeouts;
     private long iterations;
 
@@ -125,6 +122,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
         this.exceptionHandler = b.exceptionHandler;
         this.poller = Backends.open(b.backend);
+        this.handlers = new Handlers(poller);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -276,27 +274,12 @@ public final class IOLoop implements Executor, AutoCloseable {
      *                                  is closed, or does not support {@code events}
      * @throws IllegalStateException    from a foreign thread while the loop runs, or on a closed loop
      */
-    @SuppressWarnings("unchecked")
     public <C extends SelectableChannel> void addHandler(C channel, Handler<? super C> handler, int events) {
         Objects.requireNonNull(channel, "channel");
         Objects.requireNonNull(handler, "handler");
-        checkEvents(events);
+        Handlers.checkEvents(events);
         checkHandlerCall("addHandler");
-        if (!channel.isOpen()) {
-            throw new IllegalArgumentException("cannot add a handler for a closed channel: " + channel);
-        }
-        if (poller.find(channel) != null) {
-            throw new IllegalArgumentException("channel already has a handler: " + channel);
-        }
-        Registration reg = new Registration((Handler<SelectableChannel>) handler, Context.current());
-        try {
-            poller.register(channel, events, reg);
-        } catch (ClosedChannelException e) {
-            throw new IllegalArgumentException("cannot add a handler for a closed channel: " + channel, e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot register " + channel, e);
-        }
-        handlerCount++;
+        handlers.add(channel, handler, events, Context.current());
     }
 
     /**
@@ -308,13 +291,9 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void updateHandler(SelectableChannel channel, int events) {
         Objects.requireNonNull(channel, "channel");
-        checkEvents(events);
+        Handlers.checkEvents(events);
         checkHandlerCall("updateHandler");
-        PollKey key = poller.find(channel);
-        if (key == null) {
-            throw new IllegalArgumentException("channel has no handler (never added, removed or closed): " + channel);
-        }
-        poller.modify(key, events);
+        handlers.update(channel, events);
     }
 
     /**
@@ -328,18 +307,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     public void removeHandler(SelectableChannel channel) {
         Objects.requireNonNull(channel, "channel");
         checkHandlerCall("removeHandler");
-        PollKey key = poller.find(channel);
-        if (key != null) {
-            poller.deregister(key);
-            handlerCount--;
-        }
-    }
-
-    private static void checkEvents(int events) {
-        if ((events & ~(READ | WRITE | ERROR)) != 0) {
-            throw new IllegalArgumentException("unknown event bits 0x" + Integer.toHexString(events & ~(READ | WRITE | ERROR))
-                    + " in events 0x" + Integer.toHexString(events) + " (use READ, WRITE, ERROR)");
-        }
+        handlers.remove(channel);
     }
 
     private void checkHandlerCall(String method) {
@@ -351,9 +319,6 @@ public final class IOLoop implements Executor, AutoCloseable {
                     + "' while the IOLoop runs on '" + loopThread.getName()
                     + "'; use addCallback to run it on the loop thread");
         }
-    }
-
-    private record Registration(Handler<SelectableChannel> handler, Context context) {
     }
 
     // ---------------------------------------------------------------- running
@@ -579,23 +544,14 @@ public final class IOLoop implements Executor, AutoCloseable {
             closed = true;
         }
         if (closeChannels) {
-            // Collected first: closing a channel changes the poller's key set.
-            List<SelectableChannel> channels = new ArrayList<>();
-            poller.forEach(key -> channels.add(key.channel()));
-            for (SelectableChannel channel : channels) {
-                try {
-                    channel.close();
-                } catch (IOException e) {
-                    LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
-                }
-            }
+            handlers.closeChannels();
         }
         try {
             poller.close();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
         }
-        handlerCount = 0;
+        handlers.forgetAll();
         while (enqueuing.get() != 0) {
             Thread.yield(); // a callback or timeout offered by a thread that saw the loop open: discard it too
         }
@@ -700,11 +656,9 @@ public final class IOLoop implements Executor, AutoCloseable {
     public LoopStats stats() {
         Thread owner = loopThread;
         if (!closed && (owner == null || owner == Thread.currentThread())) {
-            int[] live = {0};
-            poller.forEach(key -> live[0]++);
-            handlerCount = live[0];
+            handlers.recount();
         }
-        return new LoopStats(handlerCount, callbacks.size(), pendingTimeouts, iterations);
+        return new LoopStats(handlers.count(), callbacks.size(), pendingTimeouts, iterations);
     }
 
     // ---------------------------------------------------------------- callbacks
@@ -1088,7 +1042,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         for (int i = 0; i < n; i++) {
             PollKey key = events.key(i);
             if (key.isLive()) {
-                Registration reg = (Registration) key.attachment();
+                Handlers.Registration reg = (Handlers.Registration) key.attachment();
                 runHandler(reg, key.channel(), events.events(i));
             }
         }
@@ -1187,14 +1141,14 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
     }
 
-    private void runHandler(Registration reg, SelectableChannel channel, int events) {
+    private void runHandler(Handlers.Registration reg, SelectableChannel channel, int events) {
         Context.Cell cell = contextCell;
         Context previous = cell.value;
-        cell.value = reg.context;
+        cell.value = reg.context();
         try {
-            reg.handler.handle(channel, events);
+            reg.handler().handle(channel, events);
         } catch (Throwable t) {
-            report(t, reg.context);
+            report(t, reg.context());
         } finally {
             cell.value = previous;
         }
