@@ -2,7 +2,6 @@ package io.eddy.ioloop;
 
 import io.eddy.ioloop.internal.Discardable;
 import io.eddy.ioloop.internal.PollKey;
-import io.eddy.ioloop.internal.QuietLog;
 import io.eddy.ioloop.internal.Poller;
 import io.eddy.ioloop.internal.ReadyEvents;
 import io.eddy.ioloop.internal.Watchdog;
@@ -97,7 +96,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     private final AtomicInteger executorTasks = new AtomicInteger();
     /** Foreign-thread enqueues between their closed check and their offer; close() waits for them to finish. */
     private final AtomicInteger enqueuing = new AtomicInteger();
-    private final Consumer<Throwable> exceptionHandler;
+    private final TaskRunner tasks;
 
     private ScheduledTimeout[] due = new ScheduledTimeout[64];
     private volatile Thread loopThread;
@@ -110,7 +109,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     private volatile long sleepDeadline;
     private volatile Executor defaultExecutor;
     /** The loop thread's current-context cell, while it runs. Loop thread only. */
-    private Context.Cell contextCell;
+    Context.Cell contextCell;
     private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
 
     // Owned by the loop thread; read as snapshots by stats() elsewhere.
@@ -120,7 +119,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     private IOLoop(Builder b) {
         this.clock = b.clock;
         this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
-        this.exceptionHandler = b.exceptionHandler;
+        this.tasks = new TaskRunner(this, b.exceptionHandler);
         this.poller = Backends.open(b.backend);
         this.handlers = new Handlers(poller);
         if (virtualClock != null) {
@@ -151,7 +150,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** Options of a new loop. Not thread-safe; use from one thread. */
     public static final class Builder {
         private Clock clock = Clock.SYSTEM;
-        private Consumer<Throwable> exceptionHandler = IOLoop::logException;
+        private Consumer<Throwable> exceptionHandler = TaskRunner::logException;
         private Duration blockingThreshold;
         /** A name {@link Backends#checked} accepted; null: the best available. */
         private String backend;
@@ -567,7 +566,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         pendingTimeouts = 0;
         int discarded = 0;
         while (!callbacks.isEmpty()) {
-            discard(callbacks.take());
+            tasks.discard(callbacks.take());
             discarded++;
         }
         watch.stop();
@@ -963,10 +962,6 @@ public final class IOLoop implements Executor, AutoCloseable {
         LOG.log(System.Logger.Level.WARNING, message.toString());
     }
 
-    private static void logException(Throwable t) {
-        LOG.log(System.Logger.Level.ERROR, "Exception in callback", t);
-    }
-
     private static Throwable unwrap(Throwable error) {
         while ((error instanceof CompletionException || error instanceof ExecutionException) && error.getCause() != null) {
             error = error.getCause();
@@ -1019,7 +1014,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         TaskQueue queue = callbacks;
         while (!queue.takenUpTo(last)) {
             Runnable task = queue.take();
-            run(task, queue.takenContext());
+            tasks.run(task, queue.takenContext());
         }
     }
 
@@ -1032,7 +1027,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             if (t.markRan()) {
                 pendingTimeouts--;
                 t.callback = null;
-                run(r, t.context);
+                tasks.run(r, t.context);
             }
         }
     }
@@ -1043,7 +1038,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             PollKey key = events.key(i);
             if (key.isLive()) {
                 Handlers.Registration reg = (Handlers.Registration) key.attachment();
-                runHandler(reg, key.channel(), events.events(i));
+                tasks.runHandler(reg, key.channel(), events.events(i));
             }
         }
         events.clear();
@@ -1113,95 +1108,6 @@ public final class IOLoop implements Executor, AutoCloseable {
                 watch.busy();
             }
         }
-    }
-
-    private void run(Runnable task, Context context) {
-        if (context == null || context == Context.empty()) {
-            // The loop runs under the empty context: nothing to swap.
-            runInternal(task);
-            return;
-        }
-        Context.Cell cell = contextCell;
-        Context previous = cell.value;
-        cell.value = context;
-        try {
-            task.run();
-        } catch (Throwable t) {
-            report(t, context);
-        } finally {
-            cell.value = previous;
-        }
-    }
-
-    private void runInternal(Runnable task) {
-        try {
-            task.run();
-        } catch (Throwable t) {
-            report(t, Context.empty());
-        }
-    }
-
-    private void runHandler(Handlers.Registration reg, SelectableChannel channel, int events) {
-        Context.Cell cell = contextCell;
-        Context previous = cell.value;
-        cell.value = reg.context();
-        try {
-            reg.handler().handle(channel, events);
-        } catch (Throwable t) {
-            report(t, reg.context());
-        } finally {
-            cell.value = previous;
-        }
-    }
-
-    /**
-     * Hands {@code t} to the context's handlers, then the loop's. Throws nothing but a
-     * {@link VirtualMachineError}: an error while reporting an error (a logging backend that cannot open a
-     * file when the process is out of descriptors, say) must not end the loop.
-     */
-    private void report(Throwable t, Context context) {
-        if (t instanceof VirtualMachineError e) {
-            throw e;
-        }
-        Throwable unhandled = t;
-        try {
-            unhandled = context.handle(t);
-            if (unhandled == null) {
-                return;
-            }
-            exceptionHandler.accept(unhandled);
-        } catch (VirtualMachineError e) {
-            throw e;
-        } catch (Throwable handlerFailure) {
-            if (handlerFailure != unhandled) { // a handler that rethrows what it was given: self-suppression throws
-                handlerFailure.addSuppressed(unhandled);
-            }
-            lastResortReport(handlerFailure);
-        }
-    }
-
-    /**
-     * A callback that close() drops: it will never run, so whoever waits on it learns so. Eddy's own
-     * hand-offs are {@link Discardable}; a user's {@link Future} (a {@code FutureTask}, say) is cancelled. What
-     * that throws is reported, and close() goes on.
-     */
-    private void discard(Runnable task) {
-        try {
-            if (task instanceof Discardable d) {
-                d.discarded();
-            } else if (task instanceof Future<?> f) {
-                f.cancel(false);
-            }
-        } catch (VirtualMachineError e) {
-            throw e;
-        } catch (Throwable t) {
-            report(t, Context.empty());
-        }
-    }
-
-    /** Logs a failure of the reporting itself (see {@link QuietLog}). */
-    private static void lastResortReport(Throwable failure) {
-        QuietLog.log(LOG, System.Logger.Level.ERROR, "IOLoop exception handler failed", failure);
     }
 
     @Override
