@@ -8,8 +8,6 @@ import io.eddy.ioloop.internal.Watchdog;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.channels.SelectableChannel;
 import java.time.Duration;
 import java.util.Arrays;
@@ -71,18 +69,9 @@ public final class IOLoop implements Executor, AutoCloseable {
     private static final Object INSTANCE_LOCK = new Object();
     private static volatile IOLoop instance;
 
-    private static final VarHandle SLEEPING;
-
-    static {
-        try {
-            SLEEPING = MethodHandles.lookup().findVarHandle(IOLoop.class, "sleeping", boolean.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private final Poller poller;
     private final Handlers handlers;
+    private final Wakeup wakeup;
     private final Clock clock;
     private final VirtualClock virtualClock;
     private final TaskQueue callbacks = new TaskQueue();
@@ -103,10 +92,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     private volatile boolean running;
     private volatile boolean closed;
     private volatile boolean stopRequested;
-    /** True while the loop is (about to be) blocked in poll; a producer that flips it wakes the loop. */
-    private volatile boolean sleeping;
-    /** The deadline the loop sleeps until (Long.MAX_VALUE: until woken); valid while {@code sleeping}. */
-    private volatile long sleepDeadline;
     private volatile Executor defaultExecutor;
     /** The loop thread's current-context cell, while it runs. Loop thread only. */
     Context.Cell contextCell;
@@ -122,6 +107,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         this.tasks = new TaskRunner(this, b.exceptionHandler);
         this.poller = Backends.open(b.backend);
         this.handlers = new Handlers(poller);
+        this.wakeup = new Wakeup(poller);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -376,7 +362,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             CompletableFuture<Void> shutdown;
             synchronized (lifecycle) {
                 stopRequested = false;
-                sleeping = false;
+                wakeup.awake();
                 loopThread = null;
                 running = false;
                 shutdown = shutdownFuture;
@@ -394,7 +380,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void stop() {
         stopRequested = true;
-        wakeUp();
+        wakeup.wake();
     }
 
     /**
@@ -807,7 +793,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         } finally {
             enqueuing.decrementAndGet();
         }
-        wakeUp();
+        wakeup.wake();
     }
 
     /**
@@ -824,11 +810,9 @@ public final class IOLoop implements Executor, AutoCloseable {
         }
     }
 
-    /** Wakes the loop if it is (about to be) blocked in poll; at most one wake-up per sleep. Any thread. */
+    /** Wakes the loop if it is (about to be) blocked in poll (for {@link VirtualClock#advance}). Any thread. */
     void wakeUp() {
-        if (sleeping && SLEEPING.compareAndSet(this, true, false)) {
-            poller.wakeup();
-        }
+        wakeup.wake();
     }
 
     // ---------------------------------------------------------------- time and timeouts
@@ -868,9 +852,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             } finally {
                 enqueuing.decrementAndGet();
             }
-            if (sleeping && deadlineNanos < sleepDeadline) {
-                wakeUp();
-            }
+            wakeup.wakeIfSleepingPast(deadlineNanos);
         }
         return t;
     }
@@ -1089,17 +1071,16 @@ public final class IOLoop implements Executor, AutoCloseable {
                 return poller.poll(0, ready);
             }
             ScheduledTimeout next = timers.peek();
-            sleepDeadline = next == null ? Long.MAX_VALUE : next.deadline;
-            sleeping = true;
+            wakeup.sleepUntil(next == null ? Long.MAX_VALUE : next.deadline);
             // Re-check after announcing the sleep: a producer (or a VirtualClock.advance) that came
             // before it saw sleeping == false and did not wake us.
             if (!callbacks.isEmpty() || !timerInbox.isEmpty() || stopRequested
                     || virtualClock != null && next != null && next.deadline <= clock.nanoTime()) {
-                sleeping = false;
+                wakeup.awake();
                 timeout = 0;
             }
             int n = poller.poll(timeout, ready);
-            sleeping = false;
+            wakeup.awake();
             return n;
         } catch (IOException e) {
             throw new UncheckedIOException("poll failed", e);
