@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.SelectableChannel;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -64,7 +63,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     public static final int ERROR = 0x018;
 
     private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
-    private static final long MAX_POLL_NANOS = Duration.ofHours(1).toNanos();
     private static final ThreadLocal<IOLoop> CURRENT = new ThreadLocal<>();
     private static final Object INSTANCE_LOCK = new Object();
     private static volatile IOLoop instance;
@@ -74,20 +72,14 @@ public final class IOLoop implements Executor, AutoCloseable {
     private final Wakeup wakeup;
     private final Clock clock;
     private final VirtualClock virtualClock;
-    private final TaskQueue callbacks = new TaskQueue();
-    /** Timeouts scheduled or cancelled on other threads, moved into the heap at the start of each iteration. */
-    private final TaskQueue timerInbox = new TaskQueue();
-    private final TimerHeap timers = new TimerHeap();
+    private final Scheduler scheduler;
     private final ReadyEvents ready = new ReadyEvents();
     private final Watchdog.Watch watch = new Watchdog.Watch();
     private final Object lifecycle = new Object();
     /** runInExecutor tasks still running; while any is, a virtual clock does not jump. */
     private final AtomicInteger executorTasks = new AtomicInteger();
-    /** Foreign-thread enqueues between their closed check and their offer; close() waits for them to finish. */
-    private final AtomicInteger enqueuing = new AtomicInteger();
     private final TaskRunner tasks;
 
-    private ScheduledTimeout[] due = new ScheduledTimeout[64];
     private volatile Thread loopThread;
     private volatile boolean running;
     private volatile boolean closed;
@@ -98,7 +90,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
 
     // Owned by the loop thread; read as snapshots by stats() elsewhere.
-    private int pendingTimeouts;
     private long iterations;
 
     private IOLoop(Builder b) {
@@ -108,6 +99,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         this.poller = Backends.open(b.backend);
         this.handlers = new Handlers(poller);
         this.wakeup = new Wakeup(poller);
+        this.scheduler = new Scheduler(this, clock, wakeup);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -537,24 +529,9 @@ public final class IOLoop implements Executor, AutoCloseable {
             LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
         }
         handlers.forgetAll();
-        while (enqueuing.get() != 0) {
-            Thread.yield(); // a callback or timeout offered by a thread that saw the loop open: discard it too
-        }
-        while (!timerInbox.isEmpty()) {
-            timerInbox.take().run(); // timeouts scheduled from other threads join the heap, to be cancelled below
-        }
-        int cancelled = 0;
-        for (ScheduledTimeout t : timers.drain()) {
-            if (t.markCancelled()) {
-                cancelled++;
-            }
-        }
-        pendingTimeouts = 0;
-        int discarded = 0;
-        while (!callbacks.isEmpty()) {
-            tasks.discard(callbacks.take());
-            discarded++;
-        }
+        scheduler.awaitForeignOffers();
+        int cancelled = scheduler.cancelTimeouts();
+        int discarded = scheduler.discardCallbacks(tasks);
         watch.stop();
         if (virtualClock != null) {
             virtualClock.detach(this);
@@ -643,7 +620,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (!closed && (owner == null || owner == Thread.currentThread())) {
             handlers.recount();
         }
-        return new LoopStats(handlers.count(), callbacks.size(), pendingTimeouts, iterations);
+        return new LoopStats(handlers.count(), scheduler.pendingCallbacks(), scheduler.pendingTimeouts(), iterations);
     }
 
     // ---------------------------------------------------------------- callbacks
@@ -657,12 +634,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void addCallback(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        if (loopThread == Thread.currentThread()) {
-            // The common case, kept short: a running loop is not closed and needs no wake-up.
-            callbacks.offer(callback, contextCell.value);
-        } else {
-            enqueue(callback, Context.current());
-        }
+        scheduler.addCallback(callback);
     }
 
     /** The same as {@link #addCallback}: the loop as an {@link Executor}. */
@@ -674,7 +646,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** Like {@link #addCallback}, but runs under {@link Context#empty()}: for fire-and-forget work. */
     public void spawnCallback(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        enqueue(callback, Context.empty());
+        scheduler.enqueue(callback, Context.empty());
     }
 
     /**
@@ -720,7 +692,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         stage.whenComplete((value, error) -> {
             Throwable cause = unwrap(error);
             try {
-                enqueue(() -> callback.accept(value, cause), context);
+                scheduler.enqueue(() -> callback.accept(value, cause), context);
             } catch (RejectedExecutionException e) {
                 LOG.log(System.Logger.Level.DEBUG, "addFuture callback dropped: the IOLoop closed first");
             }
@@ -757,7 +729,7 @@ public final class IOLoop implements Executor, AutoCloseable {
                 }
             };
             try {
-                enqueue(complete, null);
+                scheduler.enqueue(complete, null);
             } catch (RejectedExecutionException closedMeanwhile) {
                 complete.run();
             }
@@ -781,35 +753,6 @@ public final class IOLoop implements Executor, AutoCloseable {
         return e != null ? e : command -> Thread.ofVirtual().name("eddy-executor").start(command);
     }
 
-    private void enqueue(Runnable task, Context context) {
-        if (loopThread == Thread.currentThread()) {
-            // The loop runs on this thread, so close() cannot run meanwhile: the plain, cheap path.
-            callbacks.offer(task, context);
-            return;
-        }
-        beginForeignOffer();
-        try {
-            callbacks.offer(task, context);
-        } finally {
-            enqueuing.decrementAndGet();
-        }
-        wakeup.wake();
-    }
-
-    /**
-     * Starts a foreign thread's offer of a callback or timeout: rejects it if the loop is closed, else counts
-     * it until the caller's {@code enqueuing.decrementAndGet()}. close() waits for that count to drop after
-     * setting closed, so a task is either rejected here or offered before close() discards (and counts) it:
-     * never both, and never run after its caller was told it was rejected.
-     */
-    private void beginForeignOffer() {
-        enqueuing.incrementAndGet();
-        if (closed) {
-            enqueuing.decrementAndGet();
-            throw new RejectedExecutionException("IOLoop is closed");
-        }
-    }
-
     /** Wakes the loop if it is (about to be) blocked in poll (for {@link VirtualClock#advance}). Any thread. */
     void wakeUp() {
         wakeup.wake();
@@ -831,30 +774,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public Timeout callAt(long deadlineNanos, Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        if (closed) {
-            throw new RejectedExecutionException("IOLoop is closed");
-        }
-        boolean onLoop = loopThread == Thread.currentThread();
-        ScheduledTimeout t = new ScheduledTimeout(this, deadlineNanos, callback,
-                onLoop ? contextCell.value : Context.current());
-        if (onLoop) {
-            timers.add(t);
-            pendingTimeouts++;
-        } else {
-            beginForeignOffer();
-            try {
-                timerInbox.offer(() -> {
-                    if (t.isPending()) {
-                        timers.add(t);
-                        pendingTimeouts++;
-                    }
-                }, null);
-            } finally {
-                enqueuing.decrementAndGet();
-            }
-            wakeup.wakeIfSleepingPast(deadlineNanos);
-        }
-        return t;
+        return scheduler.callAt(deadlineNanos, callback);
     }
 
     /** {@link #callAt} at {@code time() + delay}, saturating at {@link Long#MAX_VALUE} (never due). */
@@ -884,23 +804,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** Cancels {@code timeout}; a no-op if it ran or was cancelled already. Thread-safe. */
     public void removeTimeout(Timeout timeout) {
         Objects.requireNonNull(timeout, "timeout").cancel();
-    }
-
-    /** Called once by a timeout that was cancelled while pending. */
-    void timeoutCancelled(ScheduledTimeout t) {
-        t.callback = null;
-        if (loopThread == Thread.currentThread()) {
-            removeCancelled(t);
-        } else if (!closed) {
-            timerInbox.offer(() -> removeCancelled(t), null);
-        }
-    }
-
-    private void removeCancelled(ScheduledTimeout t) {
-        if (t.index >= 0) {
-            timers.remove(t);
-            pendingTimeouts--;
-        }
     }
 
     // ---------------------------------------------------------------- errors and diagnostics
@@ -960,17 +863,17 @@ public final class IOLoop implements Executor, AutoCloseable {
         while (true) {
             iterations++;
             // (1) the callbacks queued so far, and the timeouts due now
-            long lastCallback = callbacks.last();
-            int dueCount = collectDueTimeouts();
+            long lastCallback = scheduler.lastCallback();
+            int dueCount = scheduler.collectDueTimeouts();
             // (2) run those callbacks, first in first out
-            runCallbacks(lastCallback);
+            scheduler.runCallbacks(lastCallback, tasks);
             // (3) run those timeouts, skipping any cancelled meanwhile
-            runDueTimeouts(dueCount);
+            scheduler.runDueTimeouts(dueCount, tasks);
             // (4) poll, unless stopped
-            long timeout = pollTimeout();
+            long timeout = scheduler.pollTimeout();
             boolean jumpIfIdle = false;
             if (virtualClock != null && timeout != 0) {
-                ScheduledTimeout next = timers.peek();
+                ScheduledTimeout next = scheduler.nextTimeout();
                 jumpIfIdle = next != null && next.deadline != Long.MAX_VALUE && executorTasks.get() == 0;
                 timeout = jumpIfIdle ? 0 : -1;
             }
@@ -984,33 +887,11 @@ public final class IOLoop implements Executor, AutoCloseable {
                 ready.clear();
                 break;
             }
-            if (jumpIfIdle && n == 0 && callbacks.isEmpty() && timerInbox.isEmpty()) {
-                virtualClock.advanceTo(timers.peek().deadline);
+            if (jumpIfIdle && n == 0 && !scheduler.hasQueuedWork()) {
+                virtualClock.advanceTo(scheduler.nextTimeout().deadline);
             }
             // (5) dispatch the I/O events
             dispatch(n);
-        }
-    }
-
-    private void runCallbacks(long last) {
-        TaskQueue queue = callbacks;
-        while (!queue.takenUpTo(last)) {
-            Runnable task = queue.take();
-            tasks.run(task, queue.takenContext());
-        }
-    }
-
-    private void runDueTimeouts(int dueCount) {
-        ScheduledTimeout[] timeouts = due;
-        for (int i = 0; i < dueCount; i++) {
-            ScheduledTimeout t = timeouts[i];
-            timeouts[i] = null;
-            Runnable r = t.callback;
-            if (t.markRan()) {
-                pendingTimeouts--;
-                t.callback = null;
-                tasks.run(r, t.context);
-            }
         }
     }
 
@@ -1026,41 +907,6 @@ public final class IOLoop implements Executor, AutoCloseable {
         events.clear();
     }
 
-    private int collectDueTimeouts() {
-        while (!timerInbox.isEmpty()) {
-            timerInbox.take().run();
-        }
-        if (timers.isEmpty()) {
-            return 0;
-        }
-        long now = clock.nanoTime();
-        int count = 0;
-        for (ScheduledTimeout t = timers.peek(); t != null && t.deadline <= now; t = timers.peek()) {
-            if (count == due.length) {
-                due = Arrays.copyOf(due, count * 2);
-            }
-            due[count++] = timers.poll();
-        }
-        return count;
-    }
-
-    /** 0 if callbacks are pending, else until the next deadline (at most an hour), else an hour. */
-    private long pollTimeout() {
-        if (!callbacks.isEmpty() || !timerInbox.isEmpty()) {
-            return 0;
-        }
-        ScheduledTimeout next = timers.peek();
-        if (next == null) {
-            return MAX_POLL_NANOS;
-        }
-        long now = clock.nanoTime();
-        if (next.deadline <= now) {
-            return 0;
-        }
-        long wait = next.deadline - now; // negative only if the subtraction overflowed
-        return wait < 0 || wait > MAX_POLL_NANOS ? MAX_POLL_NANOS : wait;
-    }
-
     private int poll(long timeout) {
         boolean watched = watch.enabled();
         if (watched) {
@@ -1070,11 +916,11 @@ public final class IOLoop implements Executor, AutoCloseable {
             if (timeout == 0) {
                 return poller.poll(0, ready);
             }
-            ScheduledTimeout next = timers.peek();
+            ScheduledTimeout next = scheduler.nextTimeout();
             wakeup.sleepUntil(next == null ? Long.MAX_VALUE : next.deadline);
             // Re-check after announcing the sleep: a producer (or a VirtualClock.advance) that came
             // before it saw sleeping == false and did not wake us.
-            if (!callbacks.isEmpty() || !timerInbox.isEmpty() || stopRequested
+            if (scheduler.hasQueuedWork() || stopRequested
                     || virtualClock != null && next != null && next.deadline <= clock.nanoTime()) {
                 wakeup.awake();
                 timeout = 0;
