@@ -1,13 +1,10 @@
 package io.eddy.ioloop;
 
 import io.eddy.ioloop.internal.Discardable;
-import io.eddy.ioloop.internal.PollKey;
 import io.eddy.ioloop.internal.Poller;
-import io.eddy.ioloop.internal.ReadyEvents;
 import io.eddy.ioloop.internal.Watchdog;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.SelectableChannel;
 import java.time.Duration;
 import java.util.Objects;
@@ -20,7 +17,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -67,39 +63,38 @@ public final class IOLoop implements Executor, AutoCloseable {
     private static final Object INSTANCE_LOCK = new Object();
     private static volatile IOLoop instance;
 
+    // The parts: each one's Javadoc says which thread may use what.
+    private final Clock clock;
+    private final VirtualClock virtualClock;
     private final Poller poller;
     private final Handlers handlers;
     private final Wakeup wakeup;
-    private final Clock clock;
-    private final VirtualClock virtualClock;
     private final Scheduler scheduler;
-    private final ReadyEvents ready = new ReadyEvents();
-    private final Watchdog.Watch watch = new Watchdog.Watch();
-    private final Object lifecycle = new Object();
-    /** runInExecutor tasks still running; while any is, a virtual clock does not jump. */
-    private final AtomicInteger executorTasks = new AtomicInteger();
     private final TaskRunner tasks;
+    private final LoopIteration iteration;
+    private final Watchdog.Watch watch = new Watchdog.Watch();
 
+    // The lifecycle: written under the lock, read anywhere.
+    private final Object lifecycle = new Object();
     private volatile Thread loopThread;
     private volatile boolean running;
     private volatile boolean closed;
     private volatile boolean stopRequested;
-    private volatile Executor defaultExecutor;
+    private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
     /** The loop thread's current-context cell, while it runs. Loop thread only. */
     Context.Cell contextCell;
-    private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
 
-    // Owned by the loop thread; read as snapshots by stats() elsewhere.
-    private long iterations;
+    private volatile Executor defaultExecutor;
 
     private IOLoop(Builder b) {
         this.clock = b.clock;
         this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
-        this.tasks = new TaskRunner(this, b.exceptionHandler);
         this.poller = Backends.open(b.backend);
         this.handlers = new Handlers(poller);
         this.wakeup = new Wakeup(poller);
         this.scheduler = new Scheduler(this, clock, wakeup);
+        this.tasks = new TaskRunner(this, b.exceptionHandler);
+        this.iteration = new LoopIteration(this, scheduler, tasks, poller, wakeup, watch, clock);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -342,7 +337,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         cell.value = Context.empty();
         watch.target(Thread.currentThread());
         try {
-            loop();
+            iteration.runUntilStopped();
         } finally {
             watch.target(null);
             cell.value = previousContext;
@@ -477,6 +472,11 @@ public final class IOLoop implements Executor, AutoCloseable {
             throw e;
         }
         throw new ExecutionException(outcome.error);
+    }
+
+    /** Whether {@link #stop()} was called since the loop last started or stopped. Any thread. */
+    boolean stopRequested() {
+        return stopRequested;
     }
 
     /** True while {@link #start()} runs. Any thread. */
@@ -620,7 +620,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (!closed && (owner == null || owner == Thread.currentThread())) {
             handlers.recount();
         }
-        return new LoopStats(handlers.count(), scheduler.pendingCallbacks(), scheduler.pendingTimeouts(), iterations);
+        return new LoopStats(handlers.count(), scheduler.pendingCallbacks(), scheduler.pendingTimeouts(), iteration.iterations());
     }
 
     // ---------------------------------------------------------------- callbacks
@@ -709,7 +709,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         Objects.requireNonNull(fn, "fn");
         Executor target = executor != null ? executor : defaultExecutor();
         CompletableFuture<T> future = new CompletableFuture<>();
-        executorTasks.incrementAndGet();
+        scheduler.executorTaskStarted();
         Runnable work = () -> {
             T value = null;
             Throwable error = null;
@@ -721,7 +721,7 @@ public final class IOLoop implements Executor, AutoCloseable {
             T v = value;
             Throwable e = error;
             Runnable complete = () -> {
-                executorTasks.decrementAndGet();
+                scheduler.executorTaskEnded();
                 if (e == null) {
                     future.complete(v);
                 } else {
@@ -737,7 +737,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         try {
             Context.empty().run(() -> target.execute(work));
         } catch (RejectedExecutionException e) {
-            executorTasks.decrementAndGet();
+            scheduler.executorTaskEnded();
             future.completeExceptionally(e);
         }
         return future;
@@ -852,89 +852,6 @@ public final class IOLoop implements Executor, AutoCloseable {
             error = error.getCause();
         }
         return error;
-    }
-
-    // ---------------------------------------------------------------- the loop
-
-    private void loop() {
-        if (watch.enabled()) {
-            watch.busy();
-        }
-        while (true) {
-            iterations++;
-            // (1) the callbacks queued so far, and the timeouts due now
-            long lastCallback = scheduler.lastCallback();
-            int dueCount = scheduler.collectDueTimeouts();
-            // (2) run those callbacks, first in first out
-            scheduler.runCallbacks(lastCallback, tasks);
-            // (3) run those timeouts, skipping any cancelled meanwhile
-            scheduler.runDueTimeouts(dueCount, tasks);
-            // (4) poll, unless stopped
-            long timeout = scheduler.pollTimeout();
-            boolean jumpIfIdle = false;
-            if (virtualClock != null && timeout != 0) {
-                ScheduledTimeout next = scheduler.nextTimeout();
-                jumpIfIdle = next != null && next.deadline != Long.MAX_VALUE && executorTasks.get() == 0;
-                timeout = jumpIfIdle ? 0 : -1;
-            }
-            if (stopRequested) {
-                break;
-            }
-            int n = poll(timeout);
-            if (Thread.currentThread().isInterrupted()) {
-                // An interrupted thread's select returns at once, forever: leave, with the flag still set.
-                LOG.log(System.Logger.Level.DEBUG, "IOLoop thread interrupted: stopping the loop");
-                ready.clear();
-                break;
-            }
-            if (jumpIfIdle && n == 0 && !scheduler.hasQueuedWork()) {
-                virtualClock.advanceTo(scheduler.nextTimeout().deadline);
-            }
-            // (5) dispatch the I/O events
-            dispatch(n);
-        }
-    }
-
-    private void dispatch(int n) {
-        ReadyEvents events = ready;
-        for (int i = 0; i < n; i++) {
-            PollKey key = events.key(i);
-            if (key.isLive()) {
-                Handlers.Registration reg = (Handlers.Registration) key.attachment();
-                tasks.runHandler(reg, key.channel(), events.events(i));
-            }
-        }
-        events.clear();
-    }
-
-    private int poll(long timeout) {
-        boolean watched = watch.enabled();
-        if (watched) {
-            watch.idle();
-        }
-        try {
-            if (timeout == 0) {
-                return poller.poll(0, ready);
-            }
-            ScheduledTimeout next = scheduler.nextTimeout();
-            wakeup.sleepUntil(next == null ? Long.MAX_VALUE : next.deadline);
-            // Re-check after announcing the sleep: a producer (or a VirtualClock.advance) that came
-            // before it saw sleeping == false and did not wake us.
-            if (scheduler.hasQueuedWork() || stopRequested
-                    || virtualClock != null && next != null && next.deadline <= clock.nanoTime()) {
-                wakeup.awake();
-                timeout = 0;
-            }
-            int n = poller.poll(timeout, ready);
-            wakeup.awake();
-            return n;
-        } catch (IOException e) {
-            throw new UncheckedIOException("poll failed", e);
-        } finally {
-            if (watched) {
-                watch.busy();
-            }
-        }
     }
 
     @Override

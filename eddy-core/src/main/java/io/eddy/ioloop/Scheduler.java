@@ -29,6 +29,8 @@ final class Scheduler {
     /** Timeouts scheduled or cancelled on other threads, moved into the heap at the start of each iteration. */
     private final TaskQueue timerInbox = new TaskQueue();
     private final TimerHeap timers = new TimerHeap();
+    /** runInExecutor tasks still running; while any is, a virtual clock does not jump: its result will come back. */
+    private final AtomicInteger executorTasks = new AtomicInteger();
     /** Foreign-thread enqueues between their closed check and their offer; close() waits for them to finish. */
     private final AtomicInteger enqueuing = new AtomicInteger();
     /** The timeouts an iteration collected to run, reused from iteration to iteration. */
@@ -133,6 +135,16 @@ final class Scheduler {
         }
     }
 
+    /** A {@code runInExecutor} task went out to its executor; its result will come back as a callback. */
+    void executorTaskStarted() {
+        executorTasks.incrementAndGet();
+    }
+
+    /** A {@code runInExecutor} task's result came back (or never will). */
+    void executorTaskEnded() {
+        executorTasks.decrementAndGet();
+    }
+
     /** Callbacks queued and not yet taken: exact on the loop thread, a snapshot elsewhere. */
     int pendingCallbacks() {
         return callbacks.size();
@@ -201,6 +213,16 @@ final class Scheduler {
     /** The next timeout due, or null. */
     ScheduledTimeout nextTimeout() {
         return timers.peek();
+    }
+
+    /**
+     * On a {@link VirtualClock}: whether time may jump to the next deadline when the poll finds nothing to
+     * do. Not when no deadline is pending (or only one that is never due), nor while a {@code runInExecutor}
+     * task is out.
+     */
+    boolean mayJumpToNextDeadline() {
+        ScheduledTimeout next = timers.peek();
+        return next != null && next.deadline != Long.MAX_VALUE && executorTasks.get() == 0;
     }
 
     /** 0 if callbacks are pending, else until the next deadline (at most an hour), else an hour. */
