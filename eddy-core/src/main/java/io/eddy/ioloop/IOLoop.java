@@ -72,6 +72,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     private final Scheduler scheduler;
     private final TaskRunner tasks;
     private final LoopIteration iteration;
+    private final FutureBridge futures;
     private final Watchdog.Watch watch = new Watchdog.Watch();
 
     // The lifecycle: written under the lock, read anywhere.
@@ -84,8 +85,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** The loop thread's current-context cell, while it runs. Loop thread only. */
     Context.Cell contextCell;
 
-    private volatile Executor defaultExecutor;
-
     private IOLoop(Builder b) {
         this.clock = b.clock;
         this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
@@ -95,6 +94,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         this.scheduler = new Scheduler(this, clock, wakeup);
         this.tasks = new TaskRunner(this, b.exceptionHandler);
         this.iteration = new LoopIteration(this, scheduler, tasks, poller, wakeup, watch, clock);
+        this.futures = new FutureBridge(this, scheduler);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -578,23 +578,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public <T> CompletableFuture<T> submit(Callable<T> task) {
         Objects.requireNonNull(task, "task");
-        CompletableFuture<T> future = new CompletableFuture<>();
-        addCallback(new Discardable() {
-            @Override
-            public void run() {
-                try {
-                    future.complete(task.call());
-                } catch (Throwable t) {
-                    future.completeExceptionally(t);
-                }
-            }
-
-            @Override
-            public void discarded() {
-                future.completeExceptionally(new RejectedExecutionException(IOLoop.this + " closed before the task ran"));
-            }
-        });
-        return future;
+        return futures.submit(task);
     }
 
     /**
@@ -605,18 +589,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     public <T> void addFuture(CompletionStage<T> stage, BiConsumer<? super T, ? super Throwable> callback) {
         Objects.requireNonNull(stage, "stage");
         Objects.requireNonNull(callback, "callback");
-        Context context = Context.current();
-        if (closed) {
-            throw new RejectedExecutionException("IOLoop is closed");
-        }
-        stage.whenComplete((value, error) -> {
-            Throwable cause = unwrap(error);
-            try {
-                scheduler.enqueue(() -> callback.accept(value, cause), context);
-            } catch (RejectedExecutionException e) {
-                LOG.log(System.Logger.Level.DEBUG, "addFuture callback dropped: the IOLoop closed first");
-            }
-        });
+        futures.addFuture(stage, callback);
     }
 
     /**
@@ -627,50 +600,12 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public <T> CompletableFuture<T> runInExecutor(Executor executor, Callable<T> fn) {
         Objects.requireNonNull(fn, "fn");
-        Executor target = executor != null ? executor : defaultExecutor();
-        CompletableFuture<T> future = new CompletableFuture<>();
-        scheduler.executorTaskStarted();
-        Runnable work = () -> {
-            T value = null;
-            Throwable error = null;
-            try {
-                value = fn.call();
-            } catch (Throwable t) {
-                error = t;
-            }
-            T v = value;
-            Throwable e = error;
-            Runnable complete = () -> {
-                scheduler.executorTaskEnded();
-                if (e == null) {
-                    future.complete(v);
-                } else {
-                    future.completeExceptionally(e);
-                }
-            };
-            try {
-                scheduler.enqueue(complete, null);
-            } catch (RejectedExecutionException closedMeanwhile) {
-                complete.run();
-            }
-        };
-        try {
-            Context.empty().run(() -> target.execute(work));
-        } catch (RejectedExecutionException e) {
-            scheduler.executorTaskEnded();
-            future.completeExceptionally(e);
-        }
-        return future;
+        return futures.runInExecutor(executor, fn);
     }
 
     /** The executor {@link #runInExecutor} uses for a null executor; null restores one virtual thread per task. */
     public void setDefaultExecutor(Executor executor) {
-        this.defaultExecutor = executor;
-    }
-
-    private Executor defaultExecutor() {
-        Executor e = defaultExecutor;
-        return e != null ? e : command -> Thread.ofVirtual().name("eddy-executor").start(command);
+        futures.setDefaultExecutor(executor);
     }
 
     /** Wakes the loop if it is (about to be) blocked in poll (for {@link VirtualClock#advance}). Any thread. */
@@ -765,13 +700,6 @@ public final class IOLoop implements Executor, AutoCloseable {
             message.append("\n\tat ").append(e);
         }
         LOG.log(System.Logger.Level.WARNING, message.toString());
-    }
-
-    private static Throwable unwrap(Throwable error) {
-        while ((error instanceof CompletionException || error instanceof ExecutionException) && error.getCause() != null) {
-            error = error.getCause();
-        }
-        return error;
     }
 
     @Override
