@@ -59,9 +59,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     public static final int ERROR = 0x018;
 
     private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
-    private static final ThreadLocal<IOLoop> CURRENT = new ThreadLocal<>();
-    private static final Object INSTANCE_LOCK = new Object();
-    private static volatile IOLoop instance;
 
     // The parts: each one's Javadoc says which thread may use what.
     private final Clock clock;
@@ -177,17 +174,7 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /** The process-wide loop, created on first use. Thread-safe. */
     public static IOLoop instance() {
-        IOLoop loop = instance;
-        if (loop == null) {
-            synchronized (INSTANCE_LOCK) {
-                loop = instance;
-                if (loop == null) {
-                    loop = create();
-                    instance = loop;
-                }
-            }
-        }
-        return loop;
+        return LoopRegistry.instance();
     }
 
     /**
@@ -196,19 +183,12 @@ public final class IOLoop implements Executor, AutoCloseable {
      * @throws IllegalStateException if an instance exists already
      */
     public void install() {
-        synchronized (INSTANCE_LOCK) {
-            if (instance != null) {
-                throw new IllegalStateException("an IOLoop instance exists already: " + instance);
-            }
-            instance = this;
-        }
+        LoopRegistry.install(this);
     }
 
     /** Forgets the process-wide instance (without closing it). */
     public static void clearInstance() {
-        synchronized (INSTANCE_LOCK) {
-            instance = null;
-        }
+        LoopRegistry.clearInstance();
     }
 
     /** The loop current on this thread (running here, or set by {@link #makeCurrent()}), else {@link #instance()}. */
@@ -218,18 +198,17 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /** Like {@link #current()}, but with {@code instance == false} returns null when this thread has no loop. */
     public static IOLoop current(boolean instance) {
-        IOLoop loop = CURRENT.get();
-        return loop != null || !instance ? loop : instance();
+        return LoopRegistry.current(instance);
     }
 
     /** Makes this loop current on the calling thread. */
     public void makeCurrent() {
-        CURRENT.set(this);
+        LoopRegistry.makeCurrent(this);
     }
 
     /** Makes no loop current on the calling thread. */
     public static void clearCurrent() {
-        CURRENT.remove();
+        LoopRegistry.clearCurrent();
     }
 
     // ---------------------------------------------------------------- handlers
@@ -330,8 +309,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (whenRunning != null) {
             whenRunning.run();
         }
-        IOLoop previousLoop = CURRENT.get();
-        CURRENT.set(this);
+        IOLoop previousLoop = LoopRegistry.enter(this);
         Context.Cell cell = contextCell;
         Context previousContext = cell.value;
         cell.value = Context.empty();
@@ -341,11 +319,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         } finally {
             watch.target(null);
             cell.value = previousContext;
-            if (previousLoop == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(previousLoop);
-            }
+            LoopRegistry.restore(previousLoop);
             CompletableFuture<Void> shutdown;
             synchronized (lifecycle) {
                 stopRequested = false;
@@ -456,14 +430,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         if (virtualClock != null) {
             virtualClock.detach(this);
         }
-        synchronized (INSTANCE_LOCK) {
-            if (instance == this) {
-                instance = null;
-            }
-        }
-        if (CURRENT.get() == this) {
-            CURRENT.remove();
-        }
+        LoopRegistry.forget(this);
         if (discarded > 0 || cancelled > 0) {
             LOG.log(System.Logger.Level.DEBUG, "IOLoop closed: discarded {0} queued callbacks, cancelled {1} pending timeouts",
                     discarded, cancelled);
