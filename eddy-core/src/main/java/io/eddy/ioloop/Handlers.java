@@ -74,22 +74,28 @@ final class Handlers {
         }
     }
 
-    /** Closes every channel with a handler (for {@code close(true)}); a failure to close one is logged at DEBUG. */
-    void closeChannels() {
-        // Collected first: closing a channel changes the poller's key set.
-        List<SelectableChannel> channels = new ArrayList<>();
-        poller.forEach(key -> channels.add(key.channel()));
-        for (SelectableChannel channel : channels) {
-            try {
-                channel.close();
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
+    /**
+     * For {@code close()}: closes every channel with a handler if {@code closeChannels}, then the poller,
+     * and forgets every handler. A failure to close one of them is logged at DEBUG.
+     */
+    void close(boolean closeChannels) {
+        if (closeChannels) {
+            // Collected first: closing a channel changes the poller's key set.
+            List<SelectableChannel> channels = new ArrayList<>();
+            poller.forEach(key -> channels.add(key.channel()));
+            for (SelectableChannel channel : channels) {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
+                }
             }
         }
-    }
-
-    /** Forgets every handler: the poller was closed, and its registrations with it. */
-    void forgetAll() {
+        try {
+            poller.close();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
+        }
         count = 0;
     }
 

@@ -4,7 +4,6 @@ import io.eddy.ioloop.internal.Discardable;
 import io.eddy.ioloop.internal.Poller;
 import io.eddy.ioloop.internal.Watchdog;
 
-import java.io.IOException;
 import java.nio.channels.SelectableChannel;
 import java.time.Duration;
 import java.util.Objects;
@@ -60,38 +59,29 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
 
-    // The parts: each one's Javadoc says which thread may use what.
+    // The parts the loop hands its work to; each one's Javadoc says who may call what from which thread.
     private final Clock clock;
-    private final VirtualClock virtualClock;
     private final Poller poller;
+    private final LoopState state = new LoopState();
     private final Handlers handlers;
     private final Wakeup wakeup;
     private final Scheduler scheduler;
-    private final TaskRunner tasks;
     private final LoopIteration iteration;
     private final FutureBridge futures;
+    private final Lifecycle lifecycle;
     private final Watchdog.Watch watch = new Watchdog.Watch();
-
-    // The lifecycle: written under the lock, read anywhere.
-    private final Object lifecycle = new Object();
-    private volatile Thread loopThread;
-    private volatile boolean running;
-    private volatile boolean closed;
-    private volatile boolean stopRequested;
-    private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
-    /** The loop thread's current-context cell, while it runs. Loop thread only. */
-    Context.Cell contextCell;
 
     private IOLoop(Builder b) {
         this.clock = b.clock;
-        this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
+        VirtualClock virtualClock = b.clock instanceof VirtualClock v ? v : null;
         this.poller = Backends.open(b.backend);
         this.handlers = new Handlers(poller);
         this.wakeup = new Wakeup(poller);
-        this.scheduler = new Scheduler(this, clock, wakeup);
-        this.tasks = new TaskRunner(this, b.exceptionHandler);
-        this.iteration = new LoopIteration(this, scheduler, tasks, poller, wakeup, watch, clock);
+        this.scheduler = new Scheduler(state, clock, wakeup);
+        TaskRunner tasks = new TaskRunner(state, b.exceptionHandler);
+        this.iteration = new LoopIteration(state, scheduler, tasks, poller, wakeup, watch, clock);
         this.futures = new FutureBridge(this, scheduler);
+        this.lifecycle = new Lifecycle(this, state, handlers, wakeup, scheduler, tasks, iteration, watch, virtualClock);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -229,7 +219,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         Objects.requireNonNull(channel, "channel");
         Objects.requireNonNull(handler, "handler");
         Handlers.checkEvents(events);
-        checkHandlerCall("addHandler");
+        state.checkHandlerCall("addHandler");
         handlers.add(channel, handler, events, Context.current());
     }
 
@@ -243,7 +233,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     public void updateHandler(SelectableChannel channel, int events) {
         Objects.requireNonNull(channel, "channel");
         Handlers.checkEvents(events);
-        checkHandlerCall("updateHandler");
+        state.checkHandlerCall("updateHandler");
         handlers.update(channel, events);
     }
 
@@ -257,19 +247,8 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void removeHandler(SelectableChannel channel) {
         Objects.requireNonNull(channel, "channel");
-        checkHandlerCall("removeHandler");
+        state.checkHandlerCall("removeHandler");
         handlers.remove(channel);
-    }
-
-    private void checkHandlerCall(String method) {
-        if (closed) {
-            throw new IllegalStateException(method + " on a closed IOLoop");
-        }
-        if (running && loopThread != Thread.currentThread()) {
-            throw new IllegalStateException(method + " called from thread '" + Thread.currentThread().getName()
-                    + "' while the IOLoop runs on '" + loopThread.getName()
-                    + "'; use addCallback to run it on the loop thread");
-        }
     }
 
     // ---------------------------------------------------------------- running
@@ -283,55 +262,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      *                               callbacks) or closed
      */
     public void start() {
-        start(null);
-    }
-
-    /** {@link #start()}, calling {@code whenRunning} (if not null) once the loop counts as running. */
-    private void start(Runnable whenRunning) {
-        synchronized (lifecycle) {
-            if (closed) {
-                throw new IllegalStateException("IOLoop is closed");
-            }
-            if (running) {
-                throw new IllegalStateException("IOLoop is already running");
-            }
-            if (stopRequested) {
-                stopRequested = false;
-                if (whenRunning != null) {
-                    whenRunning.run();
-                }
-                return;
-            }
-            running = true;
-            contextCell = Context.cell(); // before loopThread: the loop-thread fast paths read it
-            loopThread = Thread.currentThread();
-        }
-        if (whenRunning != null) {
-            whenRunning.run();
-        }
-        IOLoop previousLoop = LoopRegistry.enter(this);
-        Context.Cell cell = contextCell;
-        Context previousContext = cell.value;
-        cell.value = Context.empty();
-        watch.target(Thread.currentThread());
-        try {
-            iteration.runUntilStopped();
-        } finally {
-            watch.target(null);
-            cell.value = previousContext;
-            LoopRegistry.restore(previousLoop);
-            CompletableFuture<Void> shutdown;
-            synchronized (lifecycle) {
-                stopRequested = false;
-                wakeup.awake();
-                loopThread = null;
-                running = false;
-                shutdown = shutdownFuture;
-            }
-            if (shutdown != null) {
-                closeAndComplete(shutdown);
-            }
-        }
+        lifecycle.start(null);
     }
 
     /**
@@ -340,8 +271,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      * Before {@code start()}, makes the next {@code start()} return at once. Thread-safe.
      */
     public void stop() {
-        stopRequested = true;
-        wakeup.wake();
+        lifecycle.stop();
     }
 
     /**
@@ -368,24 +298,19 @@ public final class IOLoop implements Executor, AutoCloseable {
         return RunSync.run(this, fn, timeout);
     }
 
-    /** Whether {@link #stop()} was called since the loop last started or stopped. Any thread. */
-    boolean stopRequested() {
-        return stopRequested;
-    }
-
     /** True while {@link #start()} runs. Any thread. */
     public boolean isRunning() {
-        return running;
+        return state.isRunning();
     }
 
     /** True once {@link #close()} ran. Any thread. */
     public boolean isClosed() {
-        return closed;
+        return state.isClosed();
     }
 
     /** True on the thread that runs this loop now. Any thread. */
     public boolean inLoopThread() {
-        return loopThread == Thread.currentThread();
+        return state.inLoopThread();
     }
 
     /** {@code close(false)}. */
@@ -405,36 +330,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      * @throws IllegalStateException if the loop is running
      */
     public void close(boolean closeChannels) {
-        synchronized (lifecycle) {
-            if (running) {
-                throw new IllegalStateException("cannot close a running IOLoop; stop it first (or use shutdown())");
-            }
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
-        if (closeChannels) {
-            handlers.closeChannels();
-        }
-        try {
-            poller.close();
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
-        }
-        handlers.forgetAll();
-        scheduler.awaitForeignOffers();
-        int cancelled = scheduler.cancelTimeouts();
-        int discarded = scheduler.discardCallbacks(tasks);
-        watch.stop();
-        if (virtualClock != null) {
-            virtualClock.detach(this);
-        }
-        LoopRegistry.forget(this);
-        if (discarded > 0 || cancelled > 0) {
-            LOG.log(System.Logger.Level.DEBUG, "IOLoop closed: discarded {0} queued callbacks, cancelled {1} pending timeouts",
-                    discarded, cancelled);
-        }
+        lifecycle.close(closeChannels);
     }
 
     /**
@@ -444,30 +340,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      * @return completes when the loop is closed
      */
     public CompletableFuture<Void> shutdown() {
-        synchronized (lifecycle) {
-            if (closed) {
-                return CompletableFuture.completedFuture(null);
-            }
-            if (running) {
-                if (shutdownFuture == null) {
-                    shutdownFuture = new CompletableFuture<>();
-                }
-                stop();
-                return shutdownFuture;
-            }
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            closeAndComplete(done);
-            return done;
-        }
-    }
-
-    private void closeAndComplete(CompletableFuture<Void> future) {
-        try {
-            close(true);
-            future.complete(null);
-        } catch (RuntimeException e) {
-            future.completeExceptionally(e);
-        }
+        return lifecycle.shutdown();
     }
 
     /**
@@ -478,23 +351,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public Thread startInNewThread(String threadName) {
         Objects.requireNonNull(threadName, "threadName");
-        CompletableFuture<Void> started = new CompletableFuture<>();
-        Thread thread = Thread.ofPlatform().name(threadName).start(() -> {
-            try {
-                start(() -> started.complete(null));
-            } catch (RuntimeException | Error e) {
-                if (!started.completeExceptionally(e)) {
-                    throw e;
-                }
-            }
-        });
-        try {
-            started.join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof IllegalStateException ise
-                    ? new IllegalStateException(ise.getMessage(), ise) : e;
-        }
-        return thread;
+        return lifecycle.startInNewThread(threadName);
     }
 
     /**
@@ -503,8 +360,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      * loop thread asks.
      */
     public LoopStats stats() {
-        Thread owner = loopThread;
-        if (!closed && (owner == null || owner == Thread.currentThread())) {
+        if (state.callerOwnsLoop()) {
             handlers.recount();
         }
         return new LoopStats(handlers.count(), scheduler.pendingCallbacks(), scheduler.pendingTimeouts(), iteration.iterations());
@@ -671,7 +527,7 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     @Override
     public String toString() {
-        return "IOLoop[" + poller.name() + (running ? ", running on " + loopThread.getName() : "")
-                + (closed ? ", closed" : "") + "]";
+        return "IOLoop[" + poller.name() + (state.isRunning() ? ", running on " + state.loopThread().getName() : "")
+                + (state.isClosed() ? ", closed" : "") + "]";
     }
 }

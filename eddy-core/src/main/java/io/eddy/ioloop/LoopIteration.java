@@ -20,7 +20,7 @@ final class LoopIteration {
 
     private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
 
-    private final IOLoop loop;
+    private final LoopState state;
     private final Scheduler scheduler;
     private final TaskRunner tasks;
     private final Poller poller;
@@ -34,9 +34,9 @@ final class LoopIteration {
     /** Iterations run. Owned by the loop thread; read as a snapshot elsewhere. */
     private long iterations;
 
-    LoopIteration(IOLoop loop, Scheduler scheduler, TaskRunner tasks, Poller poller, Wakeup wakeup,
+    LoopIteration(LoopState state, Scheduler scheduler, TaskRunner tasks, Poller poller, Wakeup wakeup,
                   Watchdog.Watch watch, Clock clock) {
-        this.loop = loop;
+        this.state = state;
         this.scheduler = scheduler;
         this.tasks = tasks;
         this.poller = poller;
@@ -75,7 +75,7 @@ final class LoopIteration {
                 jumpIfIdle = scheduler.mayJumpToNextDeadline();
                 timeout = jumpIfIdle ? 0 : -1;
             }
-            if (loop.stopRequested()) {
+            if (state.stopRequested()) {
                 break;
             }
             int n = poll(timeout);
@@ -110,7 +110,7 @@ final class LoopIteration {
             wakeup.sleepUntil(next == null ? Long.MAX_VALUE : next.deadline);
             // Re-check after announcing the sleep: a producer (or a VirtualClock.advance) that came
             // before it saw sleeping == false and did not wake us.
-            if (scheduler.hasQueuedWork() || loop.stopRequested()
+            if (scheduler.hasQueuedWork() || state.stopRequested()
                     || virtualClock != null && next != null && next.deadline <= clock.nanoTime()) {
                 wakeup.awake();
                 timeout = 0;

@@ -22,7 +22,7 @@ final class Scheduler {
 
     private static final long MAX_POLL_NANOS = Duration.ofHours(1).toNanos();
 
-    private final IOLoop loop;
+    private final LoopState state;
     private final Clock clock;
     private final Wakeup wakeup;
     private final TaskQueue callbacks = new TaskQueue();
@@ -38,8 +38,8 @@ final class Scheduler {
     /** Timeouts neither run nor cancelled. Owned by the loop thread; read as a snapshot elsewhere. */
     private int pendingTimeouts;
 
-    Scheduler(IOLoop loop, Clock clock, Wakeup wakeup) {
-        this.loop = loop;
+    Scheduler(LoopState state, Clock clock, Wakeup wakeup) {
+        this.state = state;
         this.clock = clock;
         this.wakeup = wakeup;
     }
@@ -48,9 +48,9 @@ final class Scheduler {
 
     /** {@link IOLoop#addCallback}: runs under the context current now. */
     void addCallback(Runnable callback) {
-        if (loop.inLoopThread()) {
+        if (state.inLoopThread()) {
             // The common case, kept short: a running loop is not closed and needs no wake-up.
-            callbacks.offer(callback, loop.contextCell.value);
+            callbacks.offer(callback, state.contextCell().value);
         } else {
             offerFromOtherThread(callback, Context.current());
         }
@@ -58,7 +58,7 @@ final class Scheduler {
 
     /** Queues {@code task} to run under {@code context} (null: the empty context). */
     void enqueue(Runnable task, Context context) {
-        if (loop.inLoopThread()) {
+        if (state.inLoopThread()) {
             // The loop runs on this thread, so close() cannot run meanwhile: the plain, cheap path.
             callbacks.offer(task, context);
         } else {
@@ -84,7 +84,7 @@ final class Scheduler {
      */
     private void beginForeignOffer() {
         enqueuing.incrementAndGet();
-        if (loop.isClosed()) {
+        if (state.isClosed()) {
             enqueuing.decrementAndGet();
             throw new RejectedExecutionException("IOLoop is closed");
         }
@@ -92,12 +92,12 @@ final class Scheduler {
 
     /** {@link IOLoop#callAt}: runs under the context current now. */
     Timeout callAt(long deadlineNanos, Runnable callback) {
-        if (loop.isClosed()) {
+        if (state.isClosed()) {
             throw new RejectedExecutionException("IOLoop is closed");
         }
-        boolean onLoop = loop.inLoopThread();
+        boolean onLoop = state.inLoopThread();
         ScheduledTimeout t = new ScheduledTimeout(this, deadlineNanos, callback,
-                onLoop ? loop.contextCell.value : Context.current());
+                onLoop ? state.contextCell().value : Context.current());
         if (onLoop) {
             timers.add(t);
             pendingTimeouts++;
@@ -121,9 +121,9 @@ final class Scheduler {
     /** Called once by a timeout that was cancelled while pending. */
     void timeoutCancelled(ScheduledTimeout t) {
         t.callback = null;
-        if (loop.inLoopThread()) {
+        if (state.inLoopThread()) {
             removeCancelled(t);
-        } else if (!loop.isClosed()) {
+        } else if (!state.isClosed()) {
             timerInbox.offer(() -> removeCancelled(t), null);
         }
     }

@@ -18,11 +18,11 @@ final class TaskRunner {
 
     private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
 
-    private final IOLoop loop;
+    private final LoopState state;
     private final Consumer<Throwable> exceptionHandler;
 
-    TaskRunner(IOLoop loop, Consumer<Throwable> exceptionHandler) {
-        this.loop = loop;
+    TaskRunner(LoopState state, Consumer<Throwable> exceptionHandler) {
+        this.state = state;
         this.exceptionHandler = exceptionHandler;
     }
 
@@ -33,7 +33,7 @@ final class TaskRunner {
             runInternal(task);
             return;
         }
-        Context.Cell cell = loop.contextCell;
+        Context.Cell cell = state.contextCell();
         Context previous = cell.value;
         cell.value = context;
         try {
@@ -55,7 +55,7 @@ final class TaskRunner {
 
     /** Calls the handler of a ready channel under the context it was added with. */
     void runHandler(Handlers.Registration reg, SelectableChannel channel, int events) {
-        Context.Cell cell = loop.contextCell;
+        Context.Cell cell = state.contextCell();
         Context previous = cell.value;
         cell.value = reg.context();
         try {
