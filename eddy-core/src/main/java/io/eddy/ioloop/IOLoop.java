@@ -1,6 +1,5 @@
 package io.eddy.ioloop;
 
-import io.eddy.ioloop.internal.Discardable;
 import io.eddy.ioloop.internal.Poller;
 import io.eddy.ioloop.internal.Watchdog;
 
@@ -11,7 +10,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -458,15 +456,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** {@link #callAt} at {@code time() + delay}, saturating at {@link Long#MAX_VALUE} (never due). */
     public Timeout callLater(Duration delay, Runnable callback) {
         Objects.requireNonNull(delay, "delay");
-        long now = time();
-        long nanos = VirtualClock.saturatedNanos(delay);
-        long deadline = now + nanos;
-        if (nanos > 0 && deadline < now) {
-            deadline = Long.MAX_VALUE;
-        } else if (nanos < 0 && deadline > now) {
-            deadline = now;
-        }
-        return callAt(deadline, callback);
+        return callAt(scheduler.deadlineAfter(delay), callback);
     }
 
     /** The same as {@link #callAt}. */

@@ -90,6 +90,19 @@ final class Scheduler {
         }
     }
 
+    /** Now plus {@code delay} on the loop's clock, saturating: past {@link Long#MAX_VALUE} it is never due. */
+    long deadlineAfter(Duration delay) {
+        long now = clock.nanoTime();
+        long nanos = VirtualClock.saturatedNanos(delay);
+        long deadline = now + nanos;
+        if (nanos > 0 && deadline < now) {
+            deadline = Long.MAX_VALUE;
+        } else if (nanos < 0 && deadline > now) {
+            deadline = now;
+        }
+        return deadline;
+    }
+
     /** {@link IOLoop#callAt}: runs under the context current now. */
     Timeout callAt(long deadlineNanos, Runnable callback) {
         if (state.isClosed()) {
