@@ -38,11 +38,15 @@ import java.util.function.Consumer;
  * loop.close(true);
  * }</pre>
  *
- * <p>Threads: callbacks ({@link #addCallback}, {@link #execute}, {@link #submit}, {@link #addFuture}),
- * timeouts ({@link #callAt}, {@link #callLater}, {@link Timeout#cancel()}), {@link #stop()},
- * {@link #shutdown()} and {@link #stats()} are thread-safe. Handler methods ({@link #addHandler},
- * {@link #updateHandler}, {@link #removeHandler}) are for the loop thread, or any thread while the loop
- * is not running. Everything the loop calls (callbacks, timeouts, handlers) runs on the loop thread.
+ * <p>Threads: callbacks ({@link #addCallback}, {@link #execute}, {@link #spawnCallback}, {@link #submit},
+ * {@link #addFuture}, {@link #runInExecutor}), timeouts ({@link #callAt}, {@link #callLater},
+ * {@link Timeout#cancel()}), {@link #stop()}, {@link #shutdown()}, {@link #startInNewThread},
+ * {@link #time()}, {@link #stats()}, the blocking thresholds, the state queries ({@link #isRunning()},
+ * {@link #isClosed()}, {@link #inLoopThread()}) and the static methods are thread-safe.
+ * {@link #start()} and {@link #runSync} run the loop on the calling thread; {@link #close()} is for any
+ * thread once the loop has stopped. Handler methods ({@link #addHandler}, {@link #updateHandler},
+ * {@link #removeHandler}) are for the loop thread, or any thread while the loop is not running.
+ * Everything the loop calls (callbacks, timeouts, handlers) runs on the loop thread.
  */
 public final class IOLoop implements Executor, AutoCloseable {
 
@@ -166,7 +170,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     /**
-     * Makes this loop the process-wide {@link #instance()}.
+     * Makes this loop the process-wide {@link #instance()}. Thread-safe.
      *
      * @throws IllegalStateException if an instance exists already
      */
@@ -174,7 +178,7 @@ public final class IOLoop implements Executor, AutoCloseable {
         LoopRegistry.install(this);
     }
 
-    /** Forgets the process-wide instance (without closing it). */
+    /** Forgets the process-wide instance (without closing it). Thread-safe. */
     public static void clearInstance() {
         LoopRegistry.clearInstance();
     }
@@ -273,10 +277,10 @@ public final class IOLoop implements Executor, AutoCloseable {
     }
 
     /**
-     * Runs {@code fn} as a callback, runs the loop until the stage it returns completes, and returns
-     * the stage's value (a null stage counts as a null value). Once it has returned or thrown, nothing it
-     * left behind acts on the loop: a later completion of the stage does not stop a later {@code start()},
-     * and {@code fn} never runs if the loop stopped before it did.
+     * Runs {@code fn} as a callback, runs the loop on the calling thread until the stage it returns
+     * completes, and returns the stage's value (a null stage counts as a null value). Once it has returned
+     * or thrown, nothing it left behind acts on the loop: a later completion of the stage does not stop a
+     * later {@code start()}, and {@code fn} never runs if the loop stopped before it did.
      *
      * @throws Exception             what {@code fn} threw, or the stage's failure (unwrapped)
      * @throws IllegalStateException if the loop is running already, or was stopped before the stage completed
@@ -424,7 +428,10 @@ public final class IOLoop implements Executor, AutoCloseable {
         return futures.runInExecutor(executor, fn);
     }
 
-    /** The executor {@link #runInExecutor} uses for a null executor; null restores one virtual thread per task. */
+    /**
+     * The executor {@link #runInExecutor} uses for a null executor; null restores one virtual thread per task.
+     * Thread-safe.
+     */
     public void setDefaultExecutor(Executor executor) {
         futures.setDefaultExecutor(executor);
     }
