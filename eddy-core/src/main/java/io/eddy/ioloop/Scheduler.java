@@ -9,14 +9,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The loop's pending work: callbacks in a {@link TaskQueue}, timeouts in a {@link TimerHeap}, and how
  * both arrive from other threads.
  *
- * <p>Threads. {@link #addCallback}, {@link #enqueue}, {@link #callAt} and {@link #timeoutCancelled} (a
- * {@link Timeout#cancel()}) are for any thread. On the loop thread they go straight into the queue or
- * the heap. From another thread they are counted while they offer (so that {@code close()} can wait for
- * them), rejected once the loop is closed, and wake a sleeping loop; timeouts reach the heap through a
- * second queue, the inbox, which the loop drains at the start of each iteration, so the heap stays the
- * loop thread's alone. The rest is for the loop's owner thread: the loop thread while it runs, or the
- * thread that closes it; {@link #pendingCallbacks()} and {@link #pendingTimeouts()} may be read
- * anywhere, as snapshots.
+ * <p>Threads: the methods come in three groups, marked in the source. The first is for any thread:
+ * {@link #addCallback}, {@link #enqueue} and {@link #callAt} on the loop thread go straight into the
+ * queue or the heap; from another thread they are counted while they offer (so that {@code close()} can
+ * wait for them), rejected once the loop is closed, and wake a sleeping loop. Timeouts scheduled or
+ * cancelled on other threads reach the heap through a second queue, the inbox, which the loop drains at
+ * the start of each iteration, so the heap stays the loop thread's alone. The counts are exact on the
+ * loop thread and snapshots elsewhere. The second group is for the loop thread; the third for the
+ * thread that closes the loop, once the loop is marked closed.
  */
 final class Scheduler {
 
@@ -255,7 +255,7 @@ final class Scheduler {
         return wait < 0 || wait > MAX_POLL_NANOS ? MAX_POLL_NANOS : wait;
     }
 
-    // ---------------------------------------------------------------- the thread closing the loop, once closed is set
+    // ---------------------------------------------------------------- the thread closing the loop, once it is marked closed
 
     /** Waits until no other thread is between its closed check and its offer: what they offered is queued. */
     void awaitForeignOffers() {
