@@ -1,33 +1,19 @@
 package io.eddy.ioloop;
 
-import io.eddy.ioloop.internal.Discardable;
-import io.eddy.ioloop.internal.PollKey;
-import io.eddy.ioloop.internal.QuietLog;
 import io.eddy.ioloop.internal.Poller;
-import io.eddy.ioloop.internal.ReadyEvents;
 import io.eddy.ioloop.internal.Watchdog;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectableChannel;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -52,11 +38,15 @@ import java.util.function.Consumer;
  * loop.close(true);
  * }</pre>
  *
- * <p>Threads: callbacks ({@link #addCallback}, {@link #execute}, {@link #submit}, {@link #addFuture}),
- * timeouts ({@link #callAt}, {@link #callLater}, {@link Timeout#cancel()}), {@link #stop()},
- * {@link #shutdown()} and {@link #stats()} are thread-safe. Handler methods ({@link #addHandler},
- * {@link #updateHandler}, {@link #removeHandler}) are for the loop thread, or any thread while the loop
- * is not running. Everything the loop calls (callbacks, timeouts, handlers) runs on the loop thread.
+ * <p>Threads: callbacks ({@link #addCallback}, {@link #execute}, {@link #spawnCallback}, {@link #submit},
+ * {@link #addFuture}, {@link #runInExecutor}), timeouts ({@link #callAt}, {@link #callLater},
+ * {@link Timeout#cancel()}), {@link #stop()}, {@link #shutdown()}, {@link #startInNewThread},
+ * {@link #time()}, {@link #stats()}, the blocking thresholds, the state queries ({@link #isRunning()},
+ * {@link #isClosed()}, {@link #inLoopThread()}) and the static methods are thread-safe.
+ * {@link #start()} and {@link #runSync} run the loop on the calling thread; {@link #close()} is for any
+ * thread once the loop has stopped. Handler methods ({@link #addHandler}, {@link #updateHandler},
+ * {@link #removeHandler}) are for the loop thread, or any thread while the loop is not running.
+ * Everything the loop calls (callbacks, timeouts, handlers) runs on the loop thread.
  */
 public final class IOLoop implements Executor, AutoCloseable {
 
@@ -70,61 +60,30 @@ public final class IOLoop implements Executor, AutoCloseable {
     public static final int ERROR = 0x018;
 
     private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
-    private static final long MAX_POLL_NANOS = Duration.ofHours(1).toNanos();
-    private static final ThreadLocal<IOLoop> CURRENT = new ThreadLocal<>();
-    private static final Object INSTANCE_LOCK = new Object();
-    private static volatile IOLoop instance;
 
-    private static final VarHandle SLEEPING;
-
-    static {
-        try {
-            SLEEPING = MethodHandles.lookup().findVarHandle(IOLoop.class, "sleeping", boolean.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private final Poller poller;
+    // The parts the loop hands its work to; each one's Javadoc says who may call what from which thread.
     private final Clock clock;
-    private final VirtualClock virtualClock;
-    private final TaskQueue callbacks = new TaskQueue();
-    /** Timeouts scheduled or cancelled on other threads, moved into the heap at the start of each iteration. */
-    private final TaskQueue timerInbox = new TaskQueue();
-    private final TimerHeap timers = new TimerHeap();
-    private final ReadyEvents ready = new ReadyEvents();
+    private final Poller poller;
+    private final LoopState state = new LoopState();
+    private final Handlers handlers;
+    private final Wakeup wakeup;
+    private final Scheduler scheduler;
+    private final LoopIteration iteration;
+    private final FutureBridge futures;
+    private final Lifecycle lifecycle;
     private final Watchdog.Watch watch = new Watchdog.Watch();
-    private final Object lifecycle = new Object();
-    /** runInExecutor tasks still running; while any is, a virtual clock does not jump. */
-    private final AtomicInteger executorTasks = new AtomicInteger();
-    /** Foreign-thread enqueues between their closed check and their offer; close() waits for them to finish. */
-    private final AtomicInteger enqueuing = new AtomicInteger();
-    private final Consumer<Throwable> exceptionHandler;
-
-    private ScheduledTimeout[] due = new ScheduledTimeout[64];
-    private volatile Thread loopThread;
-    private volatile boolean running;
-    private volatile boolean closed;
-    private volatile boolean stopRequested;
-    /** True while the loop is (about to be) blocked in poll; a producer that flips it wakes the loop. */
-    private volatile boolean sleeping;
-    /** The deadline the loop sleeps until (Long.MAX_VALUE: until woken); valid while {@code sleeping}. */
-    private volatile long sleepDeadline;
-    private volatile Executor defaultExecutor;
-    /** The loop thread's current-context cell, while it runs. Loop thread only. */
-    private Context.Cell contextCell;
-    private CompletableFuture<Void> shutdownFuture; // guarded by lifecycle
-
-    // Owned by the loop thread; read as snapshots by stats() elsewhere.
-    private int handlerCount;
-    private int pendingTimeouts;
-    private long iterations;
 
     private IOLoop(Builder b) {
         this.clock = b.clock;
-        this.virtualClock = b.clock instanceof VirtualClock v ? v : null;
-        this.exceptionHandler = b.exceptionHandler;
+        VirtualClock virtualClock = b.clock instanceof VirtualClock v ? v : null;
         this.poller = Backends.open(b.backend);
+        this.handlers = new Handlers(poller);
+        this.wakeup = new Wakeup(poller);
+        this.scheduler = new Scheduler(state, clock, wakeup);
+        TaskRunner tasks = new TaskRunner(state, b.exceptionHandler);
+        this.iteration = new LoopIteration(state, scheduler, tasks, poller, wakeup, watch, clock);
+        this.futures = new FutureBridge(this, scheduler);
+        this.lifecycle = new Lifecycle(this, state, handlers, wakeup, scheduler, tasks, iteration, watch, virtualClock);
         if (virtualClock != null) {
             virtualClock.attach(this);
         }
@@ -141,10 +100,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public static IOLoop create() {
         Builder builder = builder();
-        String backend = System.getProperty("eddy.backend");
-        if (backend != null) {
-            builder.backend(backend);
-        }
+        builder.backend = Backends.fromSystemProperty();
         return builder.build();
     }
 
@@ -156,8 +112,9 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** Options of a new loop. Not thread-safe; use from one thread. */
     public static final class Builder {
         private Clock clock = Clock.SYSTEM;
-        private Consumer<Throwable> exceptionHandler = IOLoop::logException;
+        private Consumer<Throwable> exceptionHandler = TaskRunner::logException;
         private Duration blockingThreshold;
+        /** A name {@link Backends#checked} accepted; null: the best available. */
         private String backend;
 
         private Builder() {
@@ -191,18 +148,16 @@ public final class IOLoop implements Executor, AutoCloseable {
 
         /**
          * The I/O backend by name; default: the one {@code -Deddy.backend} names, else {@code "epoll"} where
-         * it is available, else {@code "nio"}.
-         * {@code "nio"} (java.nio's Selector) is always available. {@code "epoll"} (Linux epoll through
-         * java.lang.foreign, x86_64 and aarch64) needs native access for Eddy's module and java.base's
-         * {@code sun.nio.ch} exported to it: {@code --enable-native-access=io.eddy --add-exports
-         * java.base/sun.nio.ch=io.eddy} ({@code ALL-UNNAMED} for both on the class path).
+         * it is available, else {@code "nio"}. {@code "nio"} (java.nio's Selector) is always available.
+         * {@code "epoll"} (Linux epoll through java.lang.foreign, x86_64 and aarch64) needs native access for
+         * Eddy's module and java.base's {@code sun.nio.ch} exported to it: {@code --enable-native-access=io.eddy
+         * --add-exports java.base/sun.nio.ch=io.eddy} ({@code ALL-UNNAMED} for both on the class path).
          *
          * @throws IllegalStateException    for {@code "epoll"} where it is not available, saying what is missing
          * @throws IllegalArgumentException for an unknown name
          */
         public Builder backend(String name) {
-            Objects.requireNonNull(name, "name");
-            this.backend = Backends.check(name);
+            this.backend = Backends.checked(name);
             return this;
         }
 
@@ -214,38 +169,21 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /** The process-wide loop, created on first use. Thread-safe. */
     public static IOLoop instance() {
-        IOLoop loop = instance;
-        if (loop == null) {
-            synchronized (INSTANCE_LOCK) {
-                loop = instance;
-                if (loop == null) {
-                    loop = create();
-                    instance = loop;
-                }
-            }
-        }
-        return loop;
+        return LoopRegistry.instance();
     }
 
     /**
-     * Makes this loop the process-wide {@link #instance()}.
+     * Makes this loop the process-wide {@link #instance()}. Thread-safe.
      *
      * @throws IllegalStateException if an instance exists already
      */
     public void install() {
-        synchronized (INSTANCE_LOCK) {
-            if (instance != null) {
-                throw new IllegalStateException("an IOLoop instance exists already: " + instance);
-            }
-            instance = this;
-        }
+        LoopRegistry.install(this);
     }
 
-    /** Forgets the process-wide instance (without closing it). */
+    /** Forgets the process-wide instance (without closing it). Thread-safe. */
     public static void clearInstance() {
-        synchronized (INSTANCE_LOCK) {
-            instance = null;
-        }
+        LoopRegistry.clearInstance();
     }
 
     /** The loop current on this thread (running here, or set by {@link #makeCurrent()}), else {@link #instance()}. */
@@ -255,18 +193,17 @@ public final class IOLoop implements Executor, AutoCloseable {
 
     /** Like {@link #current()}, but with {@code instance == false} returns null when this thread has no loop. */
     public static IOLoop current(boolean instance) {
-        IOLoop loop = CURRENT.get();
-        return loop != null || !instance ? loop : instance();
+        return LoopRegistry.current(instance);
     }
 
     /** Makes this loop current on the calling thread. */
     public void makeCurrent() {
-        CURRENT.set(this);
+        LoopRegistry.makeCurrent(this);
     }
 
     /** Makes no loop current on the calling thread. */
     public static void clearCurrent() {
-        CURRENT.remove();
+        LoopRegistry.clearCurrent();
     }
 
     // ---------------------------------------------------------------- handlers
@@ -283,27 +220,12 @@ public final class IOLoop implements Executor, AutoCloseable {
      *                                  is closed, or does not support {@code events}
      * @throws IllegalStateException    from a foreign thread while the loop runs, or on a closed loop
      */
-    @SuppressWarnings("unchecked")
     public <C extends SelectableChannel> void addHandler(C channel, Handler<? super C> handler, int events) {
         Objects.requireNonNull(channel, "channel");
         Objects.requireNonNull(handler, "handler");
-        checkEvents(events);
-        checkHandlerCall("addHandler");
-        if (!channel.isOpen()) {
-            throw new IllegalArgumentException("cannot add a handler for a closed channel: " + channel);
-        }
-        if (poller.find(channel) != null) {
-            throw new IllegalArgumentException("channel already has a handler: " + channel);
-        }
-        Registration reg = new Registration((Handler<SelectableChannel>) handler, Context.current());
-        try {
-            poller.register(channel, events, reg);
-        } catch (ClosedChannelException e) {
-            throw new IllegalArgumentException("cannot add a handler for a closed channel: " + channel, e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot register " + channel, e);
-        }
-        handlerCount++;
+        Handlers.checkEvents(events);
+        state.checkHandlerCall("addHandler");
+        handlers.add(channel, handler, events, Context.current());
     }
 
     /**
@@ -315,13 +237,9 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void updateHandler(SelectableChannel channel, int events) {
         Objects.requireNonNull(channel, "channel");
-        checkEvents(events);
-        checkHandlerCall("updateHandler");
-        PollKey key = poller.find(channel);
-        if (key == null) {
-            throw new IllegalArgumentException("channel has no handler (never added, removed or closed): " + channel);
-        }
-        poller.modify(key, events);
+        Handlers.checkEvents(events);
+        state.checkHandlerCall("updateHandler");
+        handlers.update(channel, events);
     }
 
     /**
@@ -334,33 +252,8 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void removeHandler(SelectableChannel channel) {
         Objects.requireNonNull(channel, "channel");
-        checkHandlerCall("removeHandler");
-        PollKey key = poller.find(channel);
-        if (key != null) {
-            poller.deregister(key);
-            handlerCount--;
-        }
-    }
-
-    private static void checkEvents(int events) {
-        if ((events & ~(READ | WRITE | ERROR)) != 0) {
-            throw new IllegalArgumentException("unknown event bits 0x" + Integer.toHexString(events & ~(READ | WRITE | ERROR))
-                    + " in events 0x" + Integer.toHexString(events) + " (use READ, WRITE, ERROR)");
-        }
-    }
-
-    private void checkHandlerCall(String method) {
-        if (closed) {
-            throw new IllegalStateException(method + " on a closed IOLoop");
-        }
-        if (running && loopThread != Thread.currentThread()) {
-            throw new IllegalStateException(method + " called from thread '" + Thread.currentThread().getName()
-                    + "' while the IOLoop runs on '" + loopThread.getName()
-                    + "'; use addCallback to run it on the loop thread");
-        }
-    }
-
-    private record Registration(Handler<SelectableChannel> handler, Context context) {
+        state.checkHandlerCall("removeHandler");
+        handlers.remove(channel);
     }
 
     // ---------------------------------------------------------------- running
@@ -374,60 +267,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      *                               callbacks) or closed
      */
     public void start() {
-        start(null);
-    }
-
-    /** {@link #start()}, calling {@code whenRunning} (if not null) once the loop counts as running. */
-    private void start(Runnable whenRunning) {
-        synchronized (lifecycle) {
-            if (closed) {
-                throw new IllegalStateException("IOLoop is closed");
-            }
-            if (running) {
-                throw new IllegalStateException("IOLoop is already running");
-            }
-            if (stopRequested) {
-                stopRequested = false;
-                if (whenRunning != null) {
-                    whenRunning.run();
-                }
-                return;
-            }
-            running = true;
-            contextCell = Context.cell(); // before loopThread: the loop-thread fast paths read it
-            loopThread = Thread.currentThread();
-        }
-        if (whenRunning != null) {
-            whenRunning.run();
-        }
-        IOLoop previousLoop = CURRENT.get();
-        CURRENT.set(this);
-        Context.Cell cell = contextCell;
-        Context previousContext = cell.value;
-        cell.value = Context.empty();
-        watch.target(Thread.currentThread());
-        try {
-            loop();
-        } finally {
-            watch.target(null);
-            cell.value = previousContext;
-            if (previousLoop == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(previousLoop);
-            }
-            CompletableFuture<Void> shutdown;
-            synchronized (lifecycle) {
-                stopRequested = false;
-                sleeping = false;
-                loopThread = null;
-                running = false;
-                shutdown = shutdownFuture;
-            }
-            if (shutdown != null) {
-                closeAndComplete(shutdown);
-            }
-        }
+        lifecycle.start(null);
     }
 
     /**
@@ -436,15 +276,14 @@ public final class IOLoop implements Executor, AutoCloseable {
      * Before {@code start()}, makes the next {@code start()} return at once. Thread-safe.
      */
     public void stop() {
-        stopRequested = true;
-        wakeUp();
+        lifecycle.stop();
     }
 
     /**
-     * Runs {@code fn} as a callback, runs the loop until the stage it returns completes, and returns
-     * the stage's value (a null stage counts as a null value). Once it has returned or thrown, nothing it
-     * left behind acts on the loop: a later completion of the stage does not stop a later {@code start()},
-     * and {@code fn} never runs if the loop stopped before it did.
+     * Runs {@code fn} as a callback, runs the loop on the calling thread until the stage it returns
+     * completes, and returns the stage's value (a null stage counts as a null value). Once it has returned
+     * or thrown, nothing it left behind acts on the loop: a later completion of the stage does not stop a
+     * later {@code start()}, and {@code fn} never runs if the loop stopped before it did.
      *
      * @throws Exception             what {@code fn} threw, or the stage's failure (unwrapped)
      * @throws IllegalStateException if the loop is running already, or was stopped before the stage completed
@@ -461,102 +300,22 @@ public final class IOLoop implements Executor, AutoCloseable {
      * @throws IllegalArgumentException if {@code timeout} is zero or negative
      */
     public <T> T runSync(Callable<? extends CompletionStage<? extends T>> fn, Duration timeout) throws Exception {
-        Objects.requireNonNull(fn, "fn");
-        if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
-            throw new IllegalArgumentException("runSync timeout must be positive (or null for none): " + timeout);
-        }
-        if (running) {
-            throw new IllegalStateException("IOLoop is already running");
-        }
-        final class Outcome {
-            CompletionStage<? extends T> stage;
-            // This runSync returned: what it left queued must not run fn or stop a later start. Volatile: if start()
-            // failed because another thread runs the loop, that thread reads it.
-            volatile boolean abandoned;
-            boolean done;
-            boolean timedOut;
-            T value;
-            Throwable error;
-        }
-        Outcome outcome = new Outcome();
-        addCallback(() -> {
-            if (outcome.abandoned) {
-                return;
-            }
-            CompletionStage<? extends T> stage;
-            try {
-                stage = fn.call();
-            } catch (VirtualMachineError e) {
-                throw e;
-            } catch (Throwable t) {
-                stage = CompletableFuture.failedFuture(t);
-            }
-            if (stage == null) {
-                stage = CompletableFuture.completedFuture(null);
-            }
-            outcome.stage = stage;
-            addFuture(stage, (value, error) -> {
-                if (outcome.abandoned) {
-                    return;
-                }
-                outcome.done = true;
-                outcome.value = value;
-                outcome.error = error;
-                stop();
-            });
-        });
-        Timeout timer = timeout == null ? null : callLater(timeout, () -> {
-            if (!outcome.abandoned) {
-                outcome.timedOut = true;
-                stop();
-            }
-        });
-        try {
-            start();
-        } finally {
-            // Also when start() threw (already running elsewhere, a VirtualMachineError): nothing of this call
-            // may act on the loop later.
-            if (timer != null) {
-                timer.cancel();
-            }
-            if (!outcome.done) {
-                outcome.abandoned = true;
-            }
-        }
-        if (!outcome.done) {
-            if (outcome.timedOut) {
-                if (outcome.stage instanceof Future<?> f) {
-                    f.cancel(true);
-                }
-                throw new TimeoutException("operation timed out after " + timeout);
-            }
-            throw new IllegalStateException("IOLoop stopped before the operation completed");
-        }
-        if (outcome.error == null) {
-            return outcome.value;
-        }
-        if (outcome.error instanceof Exception e) {
-            throw e;
-        }
-        if (outcome.error instanceof Error e) {
-            throw e;
-        }
-        throw new ExecutionException(outcome.error);
+        return RunSync.run(this, fn, timeout);
     }
 
     /** True while {@link #start()} runs. Any thread. */
     public boolean isRunning() {
-        return running;
+        return state.isRunning();
     }
 
     /** True once {@link #close()} ran. Any thread. */
     public boolean isClosed() {
-        return closed;
+        return state.isClosed();
     }
 
     /** True on the thread that runs this loop now. Any thread. */
     public boolean inLoopThread() {
-        return loopThread == Thread.currentThread();
+        return state.inLoopThread();
     }
 
     /** {@code close(false)}. */
@@ -576,67 +335,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      * @throws IllegalStateException if the loop is running
      */
     public void close(boolean closeChannels) {
-        synchronized (lifecycle) {
-            if (running) {
-                throw new IllegalStateException("cannot close a running IOLoop; stop it first (or use shutdown())");
-            }
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
-        if (closeChannels) {
-            // Collected first: closing a channel changes the poller's key set.
-            List<SelectableChannel> channels = new ArrayList<>();
-            poller.forEach(key -> channels.add(key.channel()));
-            for (SelectableChannel channel : channels) {
-                try {
-                    channel.close();
-                } catch (IOException e) {
-                    LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
-                }
-            }
-        }
-        try {
-            poller.close();
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "error closing the poller", e);
-        }
-        handlerCount = 0;
-        while (enqueuing.get() != 0) {
-            Thread.yield(); // a callback or timeout offered by a thread that saw the loop open: discard it too
-        }
-        while (!timerInbox.isEmpty()) {
-            timerInbox.take().run(); // timeouts scheduled from other threads join the heap, to be cancelled below
-        }
-        int cancelled = 0;
-        for (ScheduledTimeout t : timers.drain()) {
-            if (t.markCancelled()) {
-                cancelled++;
-            }
-        }
-        pendingTimeouts = 0;
-        int discarded = 0;
-        while (!callbacks.isEmpty()) {
-            discard(callbacks.take());
-            discarded++;
-        }
-        watch.stop();
-        if (virtualClock != null) {
-            virtualClock.detach(this);
-        }
-        synchronized (INSTANCE_LOCK) {
-            if (instance == this) {
-                instance = null;
-            }
-        }
-        if (CURRENT.get() == this) {
-            CURRENT.remove();
-        }
-        if (discarded > 0 || cancelled > 0) {
-            LOG.log(System.Logger.Level.DEBUG, "IOLoop closed: discarded {0} queued callbacks, cancelled {1} pending timeouts",
-                    discarded, cancelled);
-        }
+        lifecycle.close(closeChannels);
     }
 
     /**
@@ -646,30 +345,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      * @return completes when the loop is closed
      */
     public CompletableFuture<Void> shutdown() {
-        synchronized (lifecycle) {
-            if (closed) {
-                return CompletableFuture.completedFuture(null);
-            }
-            if (running) {
-                if (shutdownFuture == null) {
-                    shutdownFuture = new CompletableFuture<>();
-                }
-                stop();
-                return shutdownFuture;
-            }
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            closeAndComplete(done);
-            return done;
-        }
-    }
-
-    private void closeAndComplete(CompletableFuture<Void> future) {
-        try {
-            close(true);
-            future.complete(null);
-        } catch (RuntimeException e) {
-            future.completeExceptionally(e);
-        }
+        return lifecycle.shutdown();
     }
 
     /**
@@ -680,23 +356,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public Thread startInNewThread(String threadName) {
         Objects.requireNonNull(threadName, "threadName");
-        CompletableFuture<Void> started = new CompletableFuture<>();
-        Thread thread = Thread.ofPlatform().name(threadName).start(() -> {
-            try {
-                start(() -> started.complete(null));
-            } catch (RuntimeException | Error e) {
-                if (!started.completeExceptionally(e)) {
-                    throw e;
-                }
-            }
-        });
-        try {
-            started.join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof IllegalStateException ise
-                    ? new IllegalStateException(ise.getMessage(), ise) : e;
-        }
-        return thread;
+        return lifecycle.startInNewThread(threadName);
     }
 
     /** The I/O backend this loop runs on: {@code "epoll"} or {@code "nio"} (see {@link Builder#backend}). Any thread. */
@@ -710,13 +370,10 @@ public final class IOLoop implements Executor, AutoCloseable {
      * loop thread asks.
      */
     public LoopStats stats() {
-        Thread owner = loopThread;
-        if (!closed && (owner == null || owner == Thread.currentThread())) {
-            int[] live = {0};
-            poller.forEach(key -> live[0]++);
-            handlerCount = live[0];
+        if (state.callerOwnsLoop()) {
+            handlers.recount();
         }
-        return new LoopStats(handlerCount, callbacks.size(), pendingTimeouts, iterations);
+        return new LoopStats(handlers.count(), scheduler.pendingCallbacks(), scheduler.pendingTimeouts(), iteration.iterations());
     }
 
     // ---------------------------------------------------------------- callbacks
@@ -730,12 +387,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public void addCallback(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        if (loopThread == Thread.currentThread()) {
-            // The common case, kept short: a running loop is not closed and needs no wake-up.
-            callbacks.offer(callback, contextCell.value);
-        } else {
-            enqueue(callback, Context.current());
-        }
+        scheduler.addCallback(callback);
     }
 
     /** The same as {@link #addCallback}: the loop as an {@link Executor}. */
@@ -747,7 +399,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** Like {@link #addCallback}, but runs under {@link Context#empty()}: for fire-and-forget work. */
     public void spawnCallback(Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        enqueue(callback, Context.empty());
+        scheduler.enqueue(callback, Context.empty());
     }
 
     /**
@@ -759,23 +411,7 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public <T> CompletableFuture<T> submit(Callable<T> task) {
         Objects.requireNonNull(task, "task");
-        CompletableFuture<T> future = new CompletableFuture<>();
-        addCallback(new Discardable() {
-            @Override
-            public void run() {
-                try {
-                    future.complete(task.call());
-                } catch (Throwable t) {
-                    future.completeExceptionally(t);
-                }
-            }
-
-            @Override
-            public void discarded() {
-                future.completeExceptionally(new RejectedExecutionException(IOLoop.this + " closed before the task ran"));
-            }
-        });
-        return future;
+        return futures.submit(task);
     }
 
     /**
@@ -786,18 +422,7 @@ public final class IOLoop implements Executor, AutoCloseable {
     public <T> void addFuture(CompletionStage<T> stage, BiConsumer<? super T, ? super Throwable> callback) {
         Objects.requireNonNull(stage, "stage");
         Objects.requireNonNull(callback, "callback");
-        Context context = Context.current();
-        if (closed) {
-            throw new RejectedExecutionException("IOLoop is closed");
-        }
-        stage.whenComplete((value, error) -> {
-            Throwable cause = unwrap(error);
-            try {
-                enqueue(() -> callback.accept(value, cause), context);
-            } catch (RejectedExecutionException e) {
-                LOG.log(System.Logger.Level.DEBUG, "addFuture callback dropped: the IOLoop closed first");
-            }
-        });
+        futures.addFuture(stage, callback);
     }
 
     /**
@@ -808,86 +433,20 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public <T> CompletableFuture<T> runInExecutor(Executor executor, Callable<T> fn) {
         Objects.requireNonNull(fn, "fn");
-        Executor target = executor != null ? executor : defaultExecutor();
-        CompletableFuture<T> future = new CompletableFuture<>();
-        executorTasks.incrementAndGet();
-        Runnable work = () -> {
-            T value = null;
-            Throwable error = null;
-            try {
-                value = fn.call();
-            } catch (Throwable t) {
-                error = t;
-            }
-            T v = value;
-            Throwable e = error;
-            Runnable complete = () -> {
-                executorTasks.decrementAndGet();
-                if (e == null) {
-                    future.complete(v);
-                } else {
-                    future.completeExceptionally(e);
-                }
-            };
-            try {
-                enqueue(complete, null);
-            } catch (RejectedExecutionException closedMeanwhile) {
-                complete.run();
-            }
-        };
-        try {
-            Context.empty().run(() -> target.execute(work));
-        } catch (RejectedExecutionException e) {
-            executorTasks.decrementAndGet();
-            future.completeExceptionally(e);
-        }
-        return future;
-    }
-
-    /** The executor {@link #runInExecutor} uses for a null executor; null restores one virtual thread per task. */
-    public void setDefaultExecutor(Executor executor) {
-        this.defaultExecutor = executor;
-    }
-
-    private Executor defaultExecutor() {
-        Executor e = defaultExecutor;
-        return e != null ? e : command -> Thread.ofVirtual().name("eddy-executor").start(command);
-    }
-
-    private void enqueue(Runnable task, Context context) {
-        if (loopThread == Thread.currentThread()) {
-            // The loop runs on this thread, so close() cannot run meanwhile: the plain, cheap path.
-            callbacks.offer(task, context);
-            return;
-        }
-        beginForeignOffer();
-        try {
-            callbacks.offer(task, context);
-        } finally {
-            enqueuing.decrementAndGet();
-        }
-        wakeUp();
+        return futures.runInExecutor(executor, fn);
     }
 
     /**
-     * Starts a foreign thread's offer of a callback or timeout: rejects it if the loop is closed, else counts
-     * it until the caller's {@code enqueuing.decrementAndGet()}. close() waits for that count to drop after
-     * setting closed, so a task is either rejected here or offered before close() discards (and counts) it:
-     * never both, and never run after its caller was told it was rejected.
+     * The executor {@link #runInExecutor} uses for a null executor; null restores one virtual thread per task.
+     * Thread-safe.
      */
-    private void beginForeignOffer() {
-        enqueuing.incrementAndGet();
-        if (closed) {
-            enqueuing.decrementAndGet();
-            throw new RejectedExecutionException("IOLoop is closed");
-        }
+    public void setDefaultExecutor(Executor executor) {
+        futures.setDefaultExecutor(executor);
     }
 
-    /** Wakes the loop if it is (about to be) blocked in poll; at most one wake-up per sleep. Any thread. */
+    /** Wakes the loop if it is (about to be) blocked in poll (for {@link VirtualClock#advance}). Any thread. */
     void wakeUp() {
-        if (sleeping && SLEEPING.compareAndSet(this, true, false)) {
-            poller.wakeup();
-        }
+        wakeup.wake();
     }
 
     // ---------------------------------------------------------------- time and timeouts
@@ -906,46 +465,13 @@ public final class IOLoop implements Executor, AutoCloseable {
      */
     public Timeout callAt(long deadlineNanos, Runnable callback) {
         Objects.requireNonNull(callback, "callback");
-        if (closed) {
-            throw new RejectedExecutionException("IOLoop is closed");
-        }
-        boolean onLoop = loopThread == Thread.currentThread();
-        ScheduledTimeout t = new ScheduledTimeout(this, deadlineNanos, callback,
-                onLoop ? contextCell.value : Context.current());
-        if (onLoop) {
-            timers.add(t);
-            pendingTimeouts++;
-        } else {
-            beginForeignOffer();
-            try {
-                timerInbox.offer(() -> {
-                    if (t.isPending()) {
-                        timers.add(t);
-                        pendingTimeouts++;
-                    }
-                }, null);
-            } finally {
-                enqueuing.decrementAndGet();
-            }
-            if (sleeping && deadlineNanos < sleepDeadline) {
-                wakeUp();
-            }
-        }
-        return t;
+        return scheduler.callAt(deadlineNanos, callback);
     }
 
     /** {@link #callAt} at {@code time() + delay}, saturating at {@link Long#MAX_VALUE} (never due). */
     public Timeout callLater(Duration delay, Runnable callback) {
         Objects.requireNonNull(delay, "delay");
-        long now = time();
-        long nanos = VirtualClock.saturatedNanos(delay);
-        long deadline = now + nanos;
-        if (nanos > 0 && deadline < now) {
-            deadline = Long.MAX_VALUE;
-        } else if (nanos < 0 && deadline > now) {
-            deadline = now;
-        }
-        return callAt(deadline, callback);
+        return callAt(scheduler.deadlineAfter(delay), callback);
     }
 
     /** The same as {@link #callAt}. */
@@ -961,23 +487,6 @@ public final class IOLoop implements Executor, AutoCloseable {
     /** Cancels {@code timeout}; a no-op if it ran or was cancelled already. Thread-safe. */
     public void removeTimeout(Timeout timeout) {
         Objects.requireNonNull(timeout, "timeout").cancel();
-    }
-
-    /** Called once by a timeout that was cancelled while pending. */
-    void timeoutCancelled(ScheduledTimeout t) {
-        t.callback = null;
-        if (loopThread == Thread.currentThread()) {
-            removeCancelled(t);
-        } else if (!closed) {
-            timerInbox.offer(() -> removeCancelled(t), null);
-        }
-    }
-
-    private void removeCancelled(ScheduledTimeout t) {
-        if (t.index >= 0) {
-            timers.remove(t);
-            pendingTimeouts--;
-        }
     }
 
     // ---------------------------------------------------------------- errors and diagnostics
@@ -1021,250 +530,9 @@ public final class IOLoop implements Executor, AutoCloseable {
         LOG.log(System.Logger.Level.WARNING, message.toString());
     }
 
-    private static void logException(Throwable t) {
-        LOG.log(System.Logger.Level.ERROR, "Exception in callback", t);
-    }
-
-    private static Throwable unwrap(Throwable error) {
-        while ((error instanceof CompletionException || error instanceof ExecutionException) && error.getCause() != null) {
-            error = error.getCause();
-        }
-        return error;
-    }
-
-    // ---------------------------------------------------------------- the loop
-
-    private void loop() {
-        if (watch.enabled()) {
-            watch.busy();
-        }
-        while (true) {
-            iterations++;
-            // (1) the callbacks queued so far, and the timeouts due now
-            long lastCallback = callbacks.last();
-            int dueCount = collectDueTimeouts();
-            // (2) run those callbacks, first in first out
-            runCallbacks(lastCallback);
-            // (3) run those timeouts, skipping any cancelled meanwhile
-            runDueTimeouts(dueCount);
-            // (4) poll, unless stopped
-            long timeout = pollTimeout();
-            boolean jumpIfIdle = false;
-            if (virtualClock != null && timeout != 0) {
-                ScheduledTimeout next = timers.peek();
-                jumpIfIdle = next != null && next.deadline != Long.MAX_VALUE && executorTasks.get() == 0;
-                timeout = jumpIfIdle ? 0 : -1;
-            }
-            if (stopRequested) {
-                break;
-            }
-            int n = poll(timeout);
-            if (Thread.currentThread().isInterrupted()) {
-                // An interrupted thread's select returns at once, forever: leave, with the flag still set.
-                LOG.log(System.Logger.Level.DEBUG, "IOLoop thread interrupted: stopping the loop");
-                ready.clear();
-                break;
-            }
-            if (jumpIfIdle && n == 0 && callbacks.isEmpty() && timerInbox.isEmpty()) {
-                virtualClock.advanceTo(timers.peek().deadline);
-            }
-            // (5) dispatch the I/O events
-            dispatch(n);
-        }
-    }
-
-    private void runCallbacks(long last) {
-        TaskQueue queue = callbacks;
-        while (!queue.takenUpTo(last)) {
-            Runnable task = queue.take();
-            run(task, queue.takenContext());
-        }
-    }
-
-    private void runDueTimeouts(int dueCount) {
-        ScheduledTimeout[] timeouts = due;
-        for (int i = 0; i < dueCount; i++) {
-            ScheduledTimeout t = timeouts[i];
-            timeouts[i] = null;
-            Runnable r = t.callback;
-            if (t.markRan()) {
-                pendingTimeouts--;
-                t.callback = null;
-                run(r, t.context);
-            }
-        }
-    }
-
-    private void dispatch(int n) {
-        ReadyEvents events = ready;
-        for (int i = 0; i < n; i++) {
-            PollKey key = events.key(i);
-            if (key.isLive()) {
-                Registration reg = (Registration) key.attachment();
-                runHandler(reg, key.channel(), events.events(i));
-            }
-        }
-        events.clear();
-    }
-
-    private int collectDueTimeouts() {
-        while (!timerInbox.isEmpty()) {
-            timerInbox.take().run();
-        }
-        if (timers.isEmpty()) {
-            return 0;
-        }
-        long now = clock.nanoTime();
-        int count = 0;
-        for (ScheduledTimeout t = timers.peek(); t != null && t.deadline <= now; t = timers.peek()) {
-            if (count == due.length) {
-                due = Arrays.copyOf(due, count * 2);
-            }
-            due[count++] = timers.poll();
-        }
-        return count;
-    }
-
-    /** 0 if callbacks are pending, else until the next deadline (at most an hour), else an hour. */
-    private long pollTimeout() {
-        if (!callbacks.isEmpty() || !timerInbox.isEmpty()) {
-            return 0;
-        }
-        ScheduledTimeout next = timers.peek();
-        if (next == null) {
-            return MAX_POLL_NANOS;
-        }
-        long now = clock.nanoTime();
-        if (next.deadline <= now) {
-            return 0;
-        }
-        long wait = next.deadline - now; // negative only if the subtraction overflowed
-        return wait < 0 || wait > MAX_POLL_NANOS ? MAX_POLL_NANOS : wait;
-    }
-
-    private int poll(long timeout) {
-        boolean watched = watch.enabled();
-        if (watched) {
-            watch.idle();
-        }
-        try {
-            if (timeout == 0) {
-                return poller.poll(0, ready);
-            }
-            ScheduledTimeout next = timers.peek();
-            sleepDeadline = next == null ? Long.MAX_VALUE : next.deadline;
-            sleeping = true;
-            // Re-check after announcing the sleep: a producer (or a VirtualClock.advance) that came
-            // before it saw sleeping == false and did not wake us.
-            if (!callbacks.isEmpty() || !timerInbox.isEmpty() || stopRequested
-                    || virtualClock != null && next != null && next.deadline <= clock.nanoTime()) {
-                sleeping = false;
-                timeout = 0;
-            }
-            int n = poller.poll(timeout, ready);
-            sleeping = false;
-            return n;
-        } catch (IOException e) {
-            throw new UncheckedIOException("poll failed", e);
-        } finally {
-            if (watched) {
-                watch.busy();
-            }
-        }
-    }
-
-    private void run(Runnable task, Context context) {
-        if (context == null || context == Context.empty()) {
-            // The loop runs under the empty context: nothing to swap.
-            runInternal(task);
-            return;
-        }
-        Context.Cell cell = contextCell;
-        Context previous = cell.value;
-        cell.value = context;
-        try {
-            task.run();
-        } catch (Throwable t) {
-            report(t, context);
-        } finally {
-            cell.value = previous;
-        }
-    }
-
-    private void runInternal(Runnable task) {
-        try {
-            task.run();
-        } catch (Throwable t) {
-            report(t, Context.empty());
-        }
-    }
-
-    private void runHandler(Registration reg, SelectableChannel channel, int events) {
-        Context.Cell cell = contextCell;
-        Context previous = cell.value;
-        cell.value = reg.context;
-        try {
-            reg.handler.handle(channel, events);
-        } catch (Throwable t) {
-            report(t, reg.context);
-        } finally {
-            cell.value = previous;
-        }
-    }
-
-    /**
-     * Hands {@code t} to the context's handlers, then the loop's. Throws nothing but a
-     * {@link VirtualMachineError}: an error while reporting an error (a logging backend that cannot open a
-     * file when the process is out of descriptors, say) must not end the loop.
-     */
-    private void report(Throwable t, Context context) {
-        if (t instanceof VirtualMachineError e) {
-            throw e;
-        }
-        Throwable unhandled = t;
-        try {
-            unhandled = context.handle(t);
-            if (unhandled == null) {
-                return;
-            }
-            exceptionHandler.accept(unhandled);
-        } catch (VirtualMachineError e) {
-            throw e;
-        } catch (Throwable handlerFailure) {
-            if (handlerFailure != unhandled) { // a handler that rethrows what it was given: self-suppression throws
-                handlerFailure.addSuppressed(unhandled);
-            }
-            lastResortReport(handlerFailure);
-        }
-    }
-
-    /**
-     * A callback that close() drops: it will never run, so whoever waits on it learns so. Eddy's own
-     * hand-offs are {@link Discardable}; a user's {@link Future} (a {@code FutureTask}, say) is cancelled. What
-     * that throws is reported, and close() goes on.
-     */
-    private void discard(Runnable task) {
-        try {
-            if (task instanceof Discardable d) {
-                d.discarded();
-            } else if (task instanceof Future<?> f) {
-                f.cancel(false);
-            }
-        } catch (VirtualMachineError e) {
-            throw e;
-        } catch (Throwable t) {
-            report(t, Context.empty());
-        }
-    }
-
-    /** Logs a failure of the reporting itself (see {@link QuietLog}). */
-    private static void lastResortReport(Throwable failure) {
-        QuietLog.log(LOG, System.Logger.Level.ERROR, "IOLoop exception handler failed", failure);
-    }
-
     @Override
     public String toString() {
-        return "IOLoop[" + poller.name() + (running ? ", running on " + loopThread.getName() : "")
-                + (closed ? ", closed" : "") + "]";
+        return "IOLoop[" + poller.name() + (state.isRunning() ? ", running on " + state.loopThread().getName() : "")
+                + (state.isClosed() ? ", closed" : "") + "]";
     }
 }

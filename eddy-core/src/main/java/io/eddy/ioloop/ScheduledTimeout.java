@@ -22,7 +22,7 @@ final class ScheduledTimeout implements Timeout {
         }
     }
 
-    final IOLoop loop;
+    final Scheduler scheduler;
     final long deadline;
     /** Insertion order, to break ties between equal deadlines. Set when it enters the heap. */
     long seq;
@@ -33,8 +33,8 @@ final class ScheduledTimeout implements Timeout {
     @SuppressWarnings("unused") // through STATE
     private volatile int state;
 
-    ScheduledTimeout(IOLoop loop, long deadline, Runnable callback, Context context) {
-        this.loop = loop;
+    ScheduledTimeout(Scheduler scheduler, long deadline, Runnable callback, Context context) {
+        this.scheduler = scheduler;
         this.deadline = deadline;
         this.callback = callback;
         this.context = context;
@@ -45,7 +45,7 @@ final class ScheduledTimeout implements Timeout {
         if (!STATE.compareAndSet(this, PENDING, CANCELLED)) {
             return false;
         }
-        loop.timeoutCancelled(this);
+        scheduler.timeoutCancelled(this);
         return true;
     }
 

@@ -9,6 +9,16 @@
  *
  * <p>How it is built, for readers of the source:
  * <ul>
+ *   <li>{@code IOLoop} is the public face and its contract; it hands the work to small package-private
+ *       parts, each of which says in its Javadoc who may call it from which thread: {@code LoopState}
+ *       (which thread runs the loop, running, closed, stop requested), {@code Lifecycle} (start, stop,
+ *       close, shutdown), {@code LoopIteration} (the loop's five phases, poll and dispatch),
+ *       {@code Scheduler} (callbacks, timeouts, and their hand-off from other threads), {@code Wakeup}
+ *       (the sleep in poll and the one wake-up per sleep), {@code TaskRunner} (running a task under its
+ *       {@code Context}, reporting what it throws), {@code Handlers} (the handler table over the
+ *       poller), {@code FutureBridge} ({@code submit}, {@code addFuture}, {@code runInExecutor}),
+ *       {@code RunSync}, {@code LoopRegistry} ({@code instance()}, {@code current()}) and
+ *       {@code Backends} (which poller a new loop gets).</li>
  *   <li>Callbacks go through one lock-free queue ({@code TaskQueue}) of array chunks: a producer claims
  *       a number with one CAS and stores the task in its slot, so FIFO holds across threads, nothing is
  *       allocated per callback, and each iteration takes exactly the callbacks numbered before it began.</li>

@@ -382,6 +382,52 @@ class IOLoopRunTest {
     }
 
     @Test
+    void startInNewThreadAfterAnEarlyStopReturnsAndTheNextStartRuns() throws Exception {
+        List<String> ran = new ArrayList<>();
+        loop.addCallback(() -> ran.add("callback"));
+        loop.stop();
+        Thread thread = loop.startInNewThread("stopped-early");
+        thread.join(5000);
+        assertFalse(thread.isAlive(), "the start() that the stop() cancelled returned at once");
+        assertFalse(loop.isRunning());
+        assertEquals(List.of(), ran);
+        loop.runSync(() -> CompletableFuture.completedFuture(null));
+        assertEquals(List.of("callback"), ran, "the stop was used up; the next start ran what was queued");
+    }
+
+    @Test
+    void aLoopRestartedOnAnotherThreadRunsCallbacksThereUnderTheirContexts() throws Exception {
+        Context.Key<String> who = Context.key("who");
+        loop.runSync(() -> CompletableFuture.completedFuture(null)); // a first run, on this thread
+        CompletableFuture<String> outer = new CompletableFuture<>();
+        CompletableFuture<String> inner = new CompletableFuture<>();
+        Context.empty().with(who, "caller").run(() -> loop.addCallback(() -> {
+            outer.complete(Thread.currentThread().getName() + "/" + Context.current().get(who));
+            // Added on the loop thread: takes the context current there, through that thread's context cell.
+            loop.addCallback(() -> {
+                inner.complete(Thread.currentThread().getName() + "/" + Context.current().get(who));
+                loop.stop();
+            });
+        }));
+        Thread thread = loop.startInNewThread("second-home");
+        assertEquals("second-home/caller", outer.get(5, TimeUnit.SECONDS));
+        assertEquals("second-home/caller", inner.get(5, TimeUnit.SECONDS));
+        thread.join(5000);
+        assertFalse(thread.isAlive());
+        assertNull(Context.current().get(who), "the caller's own context is untouched");
+    }
+
+    @Test
+    void toStringNamesTheBackendTheLoopThreadAndClosed() throws Exception {
+        String idle = loop.toString();
+        assertTrue(idle.contains(loop.backend()) && !idle.contains("running") && !idle.contains("closed"), idle);
+        String running = loop.runSync(() -> CompletableFuture.completedFuture(loop.toString()));
+        assertTrue(running.contains("running on " + Thread.currentThread().getName()), running);
+        loop.close();
+        assertTrue(loop.toString().contains("closed"), loop.toString());
+    }
+
+    @Test
     void statsCountHandlersCallbacksTimeoutsAndIterations() throws Exception {
         SocketChannelsHolder holder = new SocketChannelsHolder();
         try {
