@@ -1,5 +1,7 @@
 package io.eddy.ioloop;
 
+import io.eddy.ioloop.internal.EpollPoller;
+import io.eddy.ioloop.internal.FdHandler;
 import io.eddy.ioloop.internal.PollKey;
 import io.eddy.ioloop.internal.Poller;
 
@@ -56,6 +58,31 @@ final class Handlers {
         count++;
     }
 
+    /** Registers a native descriptor (epoll only); its handler is called with a null channel. */
+    PollKey addFd(int fd, FdHandler handler, int events, Context context) {
+        if (!(poller instanceof EpollPoller epoll)) {
+            throw new IllegalStateException("native descriptors need the epoll backend; this loop runs " + poller.name());
+        }
+        try {
+            PollKey key = epoll.registerFd(fd, events, new Registration(handler, context));
+            count++;
+            return key;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot register descriptor " + fd, e);
+        }
+    }
+
+    void modifyFd(PollKey key, int events) {
+        poller.modify(key, events);
+    }
+
+    void removeFd(PollKey key) {
+        if (key.isLive()) {
+            poller.deregister(key);
+            count--;
+        }
+    }
+
     /** Changes the events {@code channel} is watched for; see {@link IOLoop#updateHandler}. */
     void update(SelectableChannel channel, int events) {
         PollKey key = poller.find(channel);
@@ -82,7 +109,22 @@ final class Handlers {
         if (closeChannels) {
             // Collected first: closing a channel changes the poller's key set.
             List<SelectableChannel> channels = new ArrayList<>();
-            poller.forEach(key -> channels.add(key.channel()));
+            List<FdHandler> descriptors = new ArrayList<>();
+            poller.forEach(key -> {
+                if (key.channel() != null) {
+                    channels.add(key.channel());
+                } else {
+                    descriptors.add((FdHandler) ((Registration) key.attachment()).handler());
+                    poller.deregister(key); // before its descriptor closes (its number may be reused at once)
+                }
+            });
+            for (FdHandler owner : descriptors) {
+                try {
+                    owner.closeDescriptor();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "error closing " + owner, e);
+                }
+            }
             for (SelectableChannel channel : channels) {
                 try {
                     channel.close();

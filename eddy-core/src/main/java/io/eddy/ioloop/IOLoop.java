@@ -1,5 +1,6 @@
 package io.eddy.ioloop;
 
+import io.eddy.ioloop.internal.LoopAccess;
 import io.eddy.ioloop.internal.Poller;
 import io.eddy.ioloop.internal.Watchdog;
 
@@ -62,10 +63,14 @@ public final class IOLoop implements Executor, AutoCloseable {
     private static final System.Logger LOG = System.getLogger("io.eddy.ioloop");
 
     // The parts the loop hands its work to; each one's Javadoc says who may call what from which thread.
+    static {
+        LoopAccess.install(new InternalAccess());
+    }
+
     private final Clock clock;
-    private final Poller poller;
-    private final LoopState state = new LoopState();
-    private final Handlers handlers;
+    final Poller poller; // InternalAccess reads these three
+    final LoopState state = new LoopState();
+    final Handlers handlers;
     private final Wakeup wakeup;
     private final Scheduler scheduler;
     private final LoopIteration iteration;
