@@ -3,6 +3,7 @@ package io.eddy.ioloop.internal;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.nio.ByteBuffer;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -32,6 +33,7 @@ public final class NativeIO {
     private final MemorySegment msghdr;
     private final long msghdrAddress;
 
+    private final MemorySegment small;
     private ByteBuffer lastDirect;
     private long lastDirectAddress;
 
@@ -46,6 +48,7 @@ public final class NativeIO {
         msghdr.set(JAVA_LONG, 16, iovecsAddress); // msg_iov; msg_iovlen is set per call
         this.msghdrAddress = msghdr.address();
         this.msghdr = msghdr;
+        this.small = arena.allocate(256, 8);
     }
 
     /** Reads from {@code fd} into {@code dst}'s remaining bytes: as {@link NativeSockets#read}; advances its position. */
@@ -128,6 +131,14 @@ public final class NativeIO {
             lastDirect = b;
         }
         return lastDirectAddress;
+    }
+
+    /**
+     * Scratch memory for one set-up call (a socket address, an option's value): valid until the next call
+     * of this method. Loop thread.
+     */
+    public SegmentAllocator scratch() {
+        return SegmentAllocator.slicingAllocator(small);
     }
 
     /** The errno capture of the loop thread, for the other native calls a transport makes. */
