@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 
@@ -61,9 +60,6 @@ import javax.net.ssl.SSLContext;
 public class IOStream implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("io.eddy.iostream");
-    private static final byte[] EMPTY = {};
-    /** An emptied read buffer larger than this is dropped, so an idle stream holds no big buffer. */
-    private static final int KEPT_BUFFER = 4 * 1024;
     /**
      * Reads (or writes) in a row that may complete inside the call that issued them before the next one
      * is continued from the loop instead: bounds the nesting of a reader that issues its next read from
@@ -85,9 +81,7 @@ public class IOStream implements AutoCloseable {
     private final StreamOptions options;
 
     // ---- read side (loop thread) ----
-    private byte[] buffer = EMPTY;
-    private int start;
-    private int end;
+    private final ReadBuffer buffer;
     private PendingRead read;
 
     // ---- write side (loop thread) ----
@@ -141,6 +135,7 @@ public class IOStream implements AutoCloseable {
         this.channel = Objects.requireNonNull(channel, "channel");
         this.loop = Objects.requireNonNull(loop, "loop");
         this.options = Objects.requireNonNull(options, "options");
+        this.buffer = new ReadBuffer(options.maxBufferSize());
         try {
             channel.configureBlocking(false);
         } catch (java.nio.channels.ClosedChannelException e) {
@@ -381,34 +376,29 @@ public class IOStream implements AutoCloseable {
         if (r == null) {
             return true;
         }
-        int buffered = end - start;
+        int buffered = buffer.size();
         switch (r.kind) {
             case BYTES -> {
                 if (r.size == 0 || buffered >= r.size || (r.partial && buffered > 0)) {
-                    finishRead(take(Math.min(buffered, r.size)));
+                    finishRead(buffer.take(Math.min(buffered, r.size)));
                     return true;
                 }
             }
             case INTO -> {
-                int n = Math.min(buffered, r.into.remaining());
-                if (n > 0) {
-                    r.into.put(buffer, start, n);
-                    consume(n);
-                    r.delivered += n;
-                }
+                r.delivered += buffer.moveTo(r.into);
                 if (!r.into.hasRemaining() || (r.partial && r.delivered > 0)) {
                     finishRead(r.delivered);
                     return true;
                 }
             }
             case DELIMITER -> {
-                int at = indexOf(r.delimiter, start + r.searched, end);
+                int at = buffer.indexOf(r.delimiter, r.searched);
                 if (at >= 0) {
-                    int length = at - start + r.delimiter.length;
+                    int length = at + r.delimiter.length;
                     if (length > r.size) {
                         throw unsatisfiable(r);
                     }
-                    finishRead(take(length));
+                    finishRead(buffer.take(length));
                     return true;
                 }
                 // Next time, search only what is new (plus the tail a delimiter could straddle).
@@ -422,12 +412,12 @@ public class IOStream implements AutoCloseable {
                 // (or when no more data will come): the total work stays linear.
                 if (thorough || buffered >= 2 * r.searched || buffered >= r.size) {
                     r.searched = Math.max(1, buffered);
-                    Matcher m = r.pattern.matcher(new Latin1(buffer, start, end));
-                    if (m.find()) {
-                        if (m.end() > r.size) {
+                    int matchEnd = buffer.matchEnd(r.pattern);
+                    if (matchEnd >= 0) {
+                        if (matchEnd > r.size) {
                             throw unsatisfiable(r);
                         }
-                        finishRead(take(m.end()));
+                        finishRead(buffer.take(matchEnd));
                         return true;
                     }
                     if (buffered >= r.size) {
@@ -437,7 +427,7 @@ public class IOStream implements AutoCloseable {
             }
             case CLOSE -> {
                 if (closed) {
-                    finishRead(take(buffered));
+                    finishRead(buffer.take(buffered));
                     return true;
                 }
             }
@@ -468,7 +458,7 @@ public class IOStream implements AutoCloseable {
         // the selector reports it.
         int begun = readsBegun;
         while (read != null && !closed && !drained) {
-            int n = read.kind == ReadKind.INTO && end == start ? readDirect(read) : readToBuffer();
+            int n = read.kind == ReadKind.INTO && buffer.isEmpty() ? readDirect(read) : readToBuffer();
             if (n < 0) {
                 close(null);
                 return;
@@ -506,8 +496,8 @@ public class IOStream implements AutoCloseable {
 
     /** Reads at most one chunk into the read buffer; -1 at end of stream, 0 when nothing is there. */
     private int readToBuffer() throws IOException {
-        int buffered = end - start;
-        int room = options.maxBufferSize() - buffered;
+        int buffered = buffer.size();
+        int room = buffer.room();
         if (room <= 0) {
             throw new StreamBufferFullException("Reached maximum read buffer size: " + options.maxBufferSize() + " bytes");
         }
@@ -533,101 +523,18 @@ public class IOStream implements AutoCloseable {
             scratch.get(0, result, 0, taken);
             read = null;
             if (taken < n) {
-                keep(scratch, taken, n - taken);
+                buffer.append(scratch, taken, n - taken);
             }
             complete(r.future, result, r.context);
             return n;
         }
-        keep(scratch, 0, n);
+        buffer.append(scratch, 0, n);
         return n;
-    }
-
-    /** Appends {@code scratch[from, from + n)} to the read buffer. */
-    private void keep(ByteBuffer scratch, int from, int n) {
-        ensureSpace(n);
-        scratch.get(from, buffer, end, n);
-        end += n;
     }
 
     /** The socket read; {@link SSLIOStream} reads through its engine instead. */
     int readChannel(ByteBuffer dst) throws IOException {
         return channel.read(dst);
-    }
-
-    /** Makes room for {@code n} more bytes after {@code end}: compacts, or grows (at least doubling). */
-    private void ensureSpace(int n) {
-        if (buffer.length - end >= n) {
-            return;
-        }
-        int buffered = end - start;
-        if (buffered + n <= buffer.length) {
-            System.arraycopy(buffer, start, buffer, 0, buffered);
-        } else {
-            int size = Math.max(buffered + n, Math.min(buffer.length * 2, options.maxBufferSize()));
-            byte[] bigger = new byte[size];
-            System.arraycopy(buffer, start, bigger, 0, buffered);
-            buffer = bigger;
-        }
-        start = 0;
-        end = buffered;
-    }
-
-    private byte[] take(int n) {
-        byte[] out = Arrays.copyOfRange(buffer, start, start + n);
-        consume(n);
-        return out;
-    }
-
-    private void consume(int n) {
-        start += n;
-        if (start == end) {
-            start = 0;
-            end = 0;
-            if (buffer.length > KEPT_BUFFER) {
-                buffer = EMPTY;
-            }
-        }
-    }
-
-    private int indexOf(byte[] delimiter, int from, int to) {
-        byte first = delimiter[0];
-        int last = to - delimiter.length;
-        outer:
-        for (int i = from; i <= last; i++) {
-            if (buffer[i] != first) {
-                continue;
-            }
-            for (int j = 1; j < delimiter.length; j++) {
-                if (buffer[i + j] != delimiter[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
-    }
-
-    /** Bytes as ISO-8859-1 characters, without copying, for regular expressions. */
-    private record Latin1(byte[] bytes, int from, int to) implements CharSequence {
-        @Override
-        public int length() {
-            return to - from;
-        }
-
-        @Override
-        public char charAt(int index) {
-            return (char) (bytes[from + index] & 0xff);
-        }
-
-        @Override
-        public CharSequence subSequence(int s, int e) {
-            return new Latin1(bytes, from + s, from + e);
-        }
-
-        @Override
-        public String toString() {
-            return new String(bytes, from, to - from, java.nio.charset.StandardCharsets.ISO_8859_1);
-        }
     }
 
     // ================================================================== writes
@@ -910,7 +817,7 @@ public class IOStream implements AutoCloseable {
             if ((events & IOLoop.READ) != 0) {
                 if (read != null) {
                     readFromSocket();
-                } else if (closeCallback != null && end == start) {
+                } else if (closeCallback != null && buffer.isEmpty()) {
                     // Idle, watching for the peer's close: read just enough to see it.
                     if (readToBuffer() < 0) {
                         close(null);
@@ -983,7 +890,7 @@ public class IOStream implements AutoCloseable {
             if (!nothingQueued()) {
                 events |= IOLoop.WRITE;
             }
-            if (events == 0 && closeCallback != null && end == start) {
+            if (events == 0 && closeCallback != null && buffer.isEmpty()) {
                 events = IOLoop.READ;
             }
         }
@@ -1096,8 +1003,8 @@ public class IOStream implements AutoCloseable {
         if (!isConnected()) {
             return "it is not connected (connect first)";
         }
-        if (end > start) {
-            return (end - start) + " bytes are buffered";
+        if (!buffer.isEmpty()) {
+            return buffer.size() + " bytes are buffered";
         }
         return null;
     }
@@ -1246,7 +1153,7 @@ public class IOStream implements AutoCloseable {
      * (a snapshot elsewhere).
      */
     public int bufferedReadBytes() {
-        return end - start;
+        return buffer.size();
     }
 
     /**
