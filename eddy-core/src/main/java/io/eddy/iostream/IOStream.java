@@ -12,13 +12,15 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
+
+import static io.eddy.iostream.Futures.complete;
+import static io.eddy.iostream.Futures.fail;
 
 /**
  * A buffered, non-blocking TCP stream on an {@link IOLoop}: Tornado's IOStream.
@@ -66,8 +68,6 @@ public class IOStream implements AutoCloseable {
      * the last one's completion, at a cost of one loop iteration per this many messages.
      */
     static final int MAX_INLINE_COMPLETIONS = 64;
-    /** Each loop thread's array for gathering writes (filled and cleared within one flush). Loop threads only. */
-    private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[16]);
     /**
      * Each loop thread's direct buffer for socket I/O: reads land here and only the bytes that arrived are
      * copied into the stream's own buffer, sized to its data (libuv's approach); a small {@code write(byte[])}
@@ -85,12 +85,7 @@ public class IOStream implements AutoCloseable {
     private PendingRead read;
 
     // ---- write side (loop thread) ----
-    // Both are made by the first write that has to wait: most writes go straight to the kernel, and an idle
-    // connection should hold as little as possible. Read them through nothingQueued / noWriteFutures.
-    private ArrayDeque<ByteBuffer> writeQueue;
-    private ArrayDeque<PendingWrite> writeFutures;
-    private long bytesQueued;
-    private long bytesWritten;
+    private final WriteQueue writes = new WriteQueue();
 
     // ---- state (loop thread; read as snapshots elsewhere) ----
     private volatile boolean closed;
@@ -569,7 +564,7 @@ public class IOStream implements AutoCloseable {
         if (loop.inLoopThread()) {
             writeOnLoop(data, future, context, false); // its position is put back before any completion
         } else {
-            ByteBuffer copy = copyOf(data.duplicate());
+            ByteBuffer copy = WriteQueue.copyOf(data.duplicate());
             onLoop(() -> writeOnLoop(copy, future, context, true), () -> fail(future, loopClosed(), context));
         }
         return future;
@@ -586,14 +581,14 @@ public class IOStream implements AutoCloseable {
             return;
         }
         int size = data.remaining();
-        long unsent = bytesQueued - bytesWritten;
+        long unsent = writes.unsent();
         if (unsent + size > options.maxWriteBufferSize()) {
             fail(future, new StreamBufferFullException("Reached maximum write buffer size: " + unsent + " bytes queued + "
                     + size + " > " + options.maxWriteBufferSize()), context);
             return;
         }
-        bytesQueued += size;
-        if (nothingQueued() && !connecting && isConnected()) {
+        writes.accept(size);
+        if (writes.isEmpty() && !connecting && isConnected()) {
             // Nothing ahead of it: hand it to the kernel straight from the caller's bytes.
             try {
                 while (data.hasRemaining()) {
@@ -601,11 +596,11 @@ public class IOStream implements AutoCloseable {
                     if (n == 0) {
                         break;
                     }
-                    bytesWritten += n;
+                    writes.sent(n);
                 }
             } catch (IOException e) {
                 data.position(position);
-                addWriteFuture(new PendingWrite(bytesQueued, future, context));
+                writes.await(future, context);
                 closeQuietlyOrLoud(e);
                 return;
             }
@@ -615,13 +610,13 @@ public class IOStream implements AutoCloseable {
                     // As for reads: a writer issuing each write from the last one's completion would nest
                     // a call per write. Its future (and any after it, in order) completes from the loop.
                     inlineWrites = 0;
-                    addWriteFuture(new PendingWrite(bytesQueued, future, context));
-                    loop.addCallback(this::completeWrites);
-                } else if (noWriteFutures()) {
+                    writes.await(future, context);
+                    loop.addCallback(writes::completeWritten);
+                } else if (writes.noFutures()) {
                     complete(future, null, context);
                 } else {
-                    addWriteFuture(new PendingWrite(bytesQueued, future, context));
-                    completeWrites();
+                    writes.await(future, context);
+                    writes.completeWritten();
                 }
                 if (!closed && transportHoldsBytes()) {
                     // SSLIOStream may still hold its last record: WRITE until the kernel takes it. (Not for a
@@ -633,79 +628,13 @@ public class IOStream implements AutoCloseable {
             }
         }
         inlineWrites = 0; // this one waits for the loop
-        addToQueue(owned ? data : copyOf(data));
+        writes.add(owned ? data : WriteQueue.copyOf(data));
         if (!owned) {
             data.position(position);
         }
-        addWriteFuture(new PendingWrite(bytesQueued, future, context));
+        writes.await(future, context);
         if (!connecting) {
             updateInterest();
-        }
-    }
-
-    private record PendingWrite(long end, CompletableFuture<Void> future, Context context) {
-    }
-
-    private boolean nothingQueued() {
-        return writeQueue == null || writeQueue.isEmpty();
-    }
-
-    private boolean noWriteFutures() {
-        return writeFutures == null || writeFutures.isEmpty();
-    }
-
-    private void addToQueue(ByteBuffer data) {
-        if (writeQueue == null) {
-            writeQueue = new ArrayDeque<>(2);
-        }
-        writeQueue.add(data);
-    }
-
-    private void addWriteFuture(PendingWrite write) {
-        if (writeFutures == null) {
-            writeFutures = new ArrayDeque<>(2);
-        }
-        writeFutures.add(write);
-    }
-
-    private static ByteBuffer copyOf(ByteBuffer data) {
-        ByteBuffer copy = ByteBuffer.allocate(data.remaining());
-        copy.put(data).flip();
-        return copy;
-    }
-
-    /** Writes what is queued, gathering up to 16 buffers per call, until done or the kernel is full. */
-    private void flushWrites() throws IOException {
-        ByteBuffer[] gather = GATHER.get();
-        while (!nothingQueued()) {
-            int count = 0;
-            for (ByteBuffer b : writeQueue) {
-                gather[count++] = b;
-                if (count == gather.length) {
-                    break;
-                }
-            }
-            long n;
-            try {
-                n = writeChannel(gather, count);
-            } finally {
-                Arrays.fill(gather, 0, count, null);
-            }
-            if (n <= 0) {
-                break;
-            }
-            bytesWritten += n;
-            while (!nothingQueued() && !writeQueue.peek().hasRemaining()) {
-                writeQueue.poll();
-            }
-        }
-        completeWrites();
-    }
-
-    private void completeWrites() {
-        while (!noWriteFutures() && writeFutures.peek().end() <= bytesWritten) {
-            PendingWrite w = writeFutures.poll();
-            complete(w.future(), null, w.context());
         }
     }
 
@@ -787,8 +716,8 @@ public class IOStream implements AutoCloseable {
         if (f != null) {
             complete(f, this, connectContext);
         }
-        if (!nothingQueued()) {
-            flushWrites();
+        if (!writes.isEmpty()) {
+            writes.flush(this);
         }
     }
 
@@ -825,7 +754,7 @@ public class IOStream implements AutoCloseable {
                 }
             }
             if (!closed && (events & IOLoop.WRITE) != 0) {
-                flushWrites();
+                writes.flush(this);
             }
         } catch (IOException | RuntimeException e) {
             closeQuietlyOrLoud(e);
@@ -887,7 +816,7 @@ public class IOStream implements AutoCloseable {
             events = 0; // not connected yet: an unconnected socket polls as hung up, so nothing to wait for
         } else {
             events = read != null ? IOLoop.READ : 0;
-            if (!nothingQueued()) {
+            if (!writes.isEmpty()) {
                 events |= IOLoop.WRITE;
             }
             if (events == 0 && closeCallback != null && buffer.isEmpty()) {
@@ -994,8 +923,8 @@ public class IOStream implements AutoCloseable {
         if (read != null) {
             return "a read is pending";
         }
-        if (!nothingQueued() || !noWriteFutures()) {
-            return "writes are pending (" + (bytesQueued - bytesWritten) + " bytes)";
+        if (!writes.isEmpty() || !writes.noFutures()) {
+            return "writes are pending (" + writes.unsent() + " bytes)";
         }
         if (connecting) {
             return "it is connecting";
@@ -1086,7 +1015,7 @@ public class IOStream implements AutoCloseable {
         }
         closed = true;
         error = cause;
-        completeWrites(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
+        writes.completeWritten(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
         onClose(cause);
         // Data already buffered may still satisfy the pending read (a readUntilClose always is).
         PendingRead r = read;
@@ -1105,20 +1034,15 @@ public class IOStream implements AutoCloseable {
             loop.removeHandler(channel);
         }
         closeChannelQuietly();
-        if (!noWriteFutures() || connectFuture != null) {
+        if (!writes.noFutures() || connectFuture != null) {
             StreamClosedException closedError = new StreamClosedException(cause);
-            while (!noWriteFutures()) {
-                PendingWrite w = writeFutures.poll();
-                fail(w.future(), closedError, w.context());
-            }
+            writes.failAll(closedError);
             if (connectFuture != null) {
                 fail(connectFuture, closedError, connectContext);
                 connectFuture = null;
             }
         }
-        if (writeQueue != null) {
-            writeQueue.clear();
-        }
+        writes.clear();
         if (closeCallback != null) {
             if (!loop.isClosed()) {
                 loop.addCallback(closeCallback);
@@ -1144,7 +1068,7 @@ public class IOStream implements AutoCloseable {
 
     /** True while written data waits for the kernel. Loop thread (a snapshot elsewhere). */
     public boolean writing() {
-        return !nothingQueued();
+        return !writes.isEmpty();
     }
 
     /**
@@ -1162,7 +1086,7 @@ public class IOStream implements AutoCloseable {
      * was dropped. Loop thread (a snapshot elsewhere).
      */
     public long bufferedWriteBytes() {
-        return bytesQueued - bytesWritten;
+        return writes.unsent();
     }
 
     /** Sets TCP_NODELAY; errors on a closing socket are ignored. Any thread. */
@@ -1230,24 +1154,6 @@ public class IOStream implements AutoCloseable {
             channel.close();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
-        }
-    }
-
-    private static <T> void complete(CompletableFuture<T> future, Object value, Context context) {
-        @SuppressWarnings("unchecked")
-        T v = (T) value;
-        if (context == Context.empty() || context == Context.current()) {
-            future.complete(v);
-        } else {
-            context.run(() -> future.complete(v));
-        }
-    }
-
-    private static void fail(CompletableFuture<?> future, Throwable error, Context context) {
-        if (context == Context.empty() || context == Context.current()) {
-            future.completeExceptionally(error);
-        } else {
-            context.run(() -> future.completeExceptionally(error));
         }
     }
 }
