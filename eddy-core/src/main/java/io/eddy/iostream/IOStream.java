@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -78,6 +77,8 @@ public class IOStream implements AutoCloseable {
 
     private final SocketChannel channel;
     private final IOLoop loop;
+    /** The socket I/O under this stream. */
+    final Transport transport;
     private final StreamOptions options;
 
     // ---- read side (loop thread) ----
@@ -96,8 +97,6 @@ public class IOStream implements AutoCloseable {
     private CompletableFuture<IOStream> connectFuture;
     private Context connectContext;
     private Runnable closeCallback;
-    /** Events registered with the loop; -1 while not registered. */
-    private int registered = -1;
     /** Reads begun so far: tells a read the stream is serving from one its completion began. Loop thread. */
     private int readsBegun;
     /**
@@ -138,6 +137,7 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
         }
+        this.transport = new ChannelTransport(channel, loop, this);
     }
 
     /** The channel this stream reads and writes. */
@@ -529,7 +529,7 @@ public class IOStream implements AutoCloseable {
 
     /** The socket read; {@link SSLIOStream} reads through its engine instead. */
     int readChannel(ByteBuffer dst) throws IOException {
-        return channel.read(dst);
+        return transport.read(dst);
     }
 
     // ================================================================== writes
@@ -640,12 +640,12 @@ public class IOStream implements AutoCloseable {
 
     /** The socket write; {@link SSLIOStream} writes through its engine instead. */
     int writeChannel(ByteBuffer src) throws IOException {
-        return channel.write(src);
+        return transport.write(src);
     }
 
     /** The gathering socket write of {@code count} buffers. */
     long writeChannel(ByteBuffer[] srcs, int count) throws IOException {
-        return channel.write(srcs, 0, count);
+        return transport.write(srcs, count);
     }
 
     // ================================================================== connect
@@ -677,7 +677,7 @@ public class IOStream implements AutoCloseable {
             connectFuture = future;
             connectContext = context;
             try {
-                if (channel.connect(address)) {
+                if (transport.connect(address)) {
                     connected();
                     if (!closed) {
                         updateInterest(); // writes connected() could not finish, or a TLS handshake's needs
@@ -694,7 +694,7 @@ public class IOStream implements AutoCloseable {
     }
 
     private void finishConnect() throws IOException {
-        if (channel.finishConnect()) {
+        if (transport.finishConnect()) {
             connecting = false;
             connected = true;
             connected();
@@ -706,7 +706,7 @@ public class IOStream implements AutoCloseable {
      * over connected, or connected by its owner before any I/O). Loop thread.
      */
     private boolean isConnected() {
-        return connected || (connected = channel.isConnected());
+        return connected || (connected = transport.isConnected());
     }
 
     /** The connection is up: {@link SSLIOStream} starts its handshake here. */
@@ -723,7 +723,8 @@ public class IOStream implements AutoCloseable {
 
     // ================================================================== events
 
-    private void handleEvents(SocketChannel ch, int events) {
+    /** The loop (through the transport) reports {@code events}. Loop thread. */
+    void handleEvents(int events) {
         if (closed) {
             return;
         }
@@ -769,7 +770,7 @@ public class IOStream implements AutoCloseable {
      * selector does not know about ({@link SSLIOStream}'s decrypted data). Loop thread.
      */
     void handleTransportEvents(int events) {
-        handleEvents(channel, events);
+        handleEvents(events);
     }
 
     /**
@@ -823,19 +824,7 @@ public class IOStream implements AutoCloseable {
                 events = IOLoop.READ;
             }
         }
-        events = transportInterest(events);
-        if (events == registered) {
-            return;
-        }
-        if (registered < 0) {
-            if (events == 0) {
-                return; // lazy: not registered until there is something to wait for
-            }
-            loop.addHandler(channel, this::handleEvents, events);
-        } else {
-            loop.updateHandler(channel, events);
-        }
-        registered = events;
+        transport.interest(transportInterest(events));
     }
 
     // ================================================================== TLS
@@ -894,10 +883,7 @@ public class IOStream implements AutoCloseable {
                 fail(future, e, context);
                 return;
             }
-            if (registered >= 0) {
-                loop.removeHandler(channel);
-                registered = -1;
-            }
+            transport.deregister();
             closed = true; // handed over: this stream is done, but its channel lives on in the new one
             successor = tls;
             if (closeCallback != null) {
@@ -1030,10 +1016,10 @@ public class IOStream implements AutoCloseable {
                 fail(r.future, new StreamClosedException(cause != null ? cause : unsatisfiable), r.context);
             }
         }
-        if (registered >= 0 && !loop.isClosed()) {
-            loop.removeHandler(channel);
+        if (!loop.isClosed()) {
+            transport.deregister();
         }
-        closeChannelQuietly();
+        closeTransportQuietly();
         if (!writes.noFutures() || connectFuture != null) {
             StreamClosedException closedError = new StreamClosedException(cause);
             writes.failAll(closedError);
@@ -1093,7 +1079,7 @@ public class IOStream implements AutoCloseable {
     public void setNoDelay(boolean noDelay) {
         onLoop(() -> {
             try {
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, noDelay);
+                transport.setNoDelay(noDelay);
             } catch (IOException | UnsupportedOperationException e) {
                 LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + channel, e);
             }
@@ -1149,9 +1135,9 @@ public class IOStream implements AutoCloseable {
         return new StreamClosedException(new RejectedExecutionException("the stream's IOLoop is closed: " + loop));
     }
 
-    private void closeChannelQuietly() {
+    private void closeTransportQuietly() {
         try {
-            channel.close();
+            transport.close();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
         }
