@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.BiFunction;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 
@@ -77,7 +78,7 @@ public class IOStream implements AutoCloseable {
 
     private final SocketChannel channel;
     private final IOLoop loop;
-    /** The socket I/O under this stream. */
+    /** The socket I/O under this stream: the channel itself, or a layer (TLS) over it. */
     final Transport transport;
     private final StreamOptions options;
 
@@ -126,6 +127,15 @@ public class IOStream implements AutoCloseable {
      * @throws UncheckedIOException     if the channel cannot be made non-blocking
      */
     public IOStream(SocketChannel channel, IOLoop loop, StreamOptions options) {
+        this(channel, loop, options, null);
+    }
+
+    /**
+     * With {@code layer} non-null, the stream's transport is {@code layer.apply(this, theChannelsTransport)}:
+     * how {@link SSLIOStream} puts TLS between the stream and its channel.
+     */
+    IOStream(SocketChannel channel, IOLoop loop, StreamOptions options,
+             BiFunction<IOStream, Transport, Transport> layer) {
         this.channel = Objects.requireNonNull(channel, "channel");
         this.loop = Objects.requireNonNull(loop, "loop");
         this.options = Objects.requireNonNull(options, "options");
@@ -137,7 +147,8 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
         }
-        this.transport = new ChannelTransport(channel, loop, this);
+        Transport socket = new ChannelTransport(channel, loop, this);
+        this.transport = layer == null ? socket : layer.apply(this, socket);
     }
 
     /** The channel this stream reads and writes. */
@@ -481,8 +492,8 @@ public class IOStream implements AutoCloseable {
      * read (often issued from its completion) waits for the selector rather than risk an EAGAIN read.
      */
     private int readDirect(PendingRead r) throws IOException {
-        int n = readChannel(r.into);
-        drained = n >= 0 && !transportHasMore();
+        int n = transport.read(r.into);
+        drained = n >= 0 && !transport.hasMore();
         if (n > 0) {
             r.delivered += n;
         }
@@ -503,8 +514,8 @@ public class IOStream implements AutoCloseable {
             SCRATCH.set(scratch);
         }
         scratch.clear().limit(chunk);
-        int n = readChannel(scratch);
-        drained = n >= 0 && n < chunk && !transportHasMore();
+        int n = transport.read(scratch);
+        drained = n >= 0 && n < chunk && !transport.hasMore();
         if (n <= 0) {
             return n;
         }
@@ -512,7 +523,7 @@ public class IOStream implements AutoCloseable {
         if (buffered == 0 && r != null && r.kind == ReadKind.BYTES && (r.partial || n >= r.size)) {
             // The read takes its bytes straight from the scratch buffer: one copy instead of two. It is
             // complete, so, as in readDirect, the next read waits for the selector.
-            drained = !transportHasMore();
+            drained = !transport.hasMore();
             int taken = Math.min(n, r.size);
             byte[] result = new byte[taken];
             scratch.get(0, result, 0, taken);
@@ -525,11 +536,6 @@ public class IOStream implements AutoCloseable {
         }
         buffer.append(scratch, 0, n);
         return n;
-    }
-
-    /** The socket read; {@link SSLIOStream} reads through its engine instead. */
-    int readChannel(ByteBuffer dst) throws IOException {
-        return transport.read(dst);
     }
 
     // ================================================================== writes
@@ -592,7 +598,7 @@ public class IOStream implements AutoCloseable {
             // Nothing ahead of it: hand it to the kernel straight from the caller's bytes.
             try {
                 while (data.hasRemaining()) {
-                    int n = writeChannel(data);
+                    int n = transport.write(data);
                     if (n == 0) {
                         break;
                     }
@@ -618,8 +624,8 @@ public class IOStream implements AutoCloseable {
                     writes.await(future, context);
                     writes.completeWritten();
                 }
-                if (!closed && transportHoldsBytes()) {
-                    // SSLIOStream may still hold its last record: WRITE until the kernel takes it. (Not for a
+                if (!closed && transport.holdsBytes()) {
+                    // A TLS transport may still hold its last record: WRITE until the kernel takes it. (Not for a
                     // plain stream: between a read's completion and the next read this would drop READ
                     // interest only to add it back: two epoll_ctl per message.)
                     updateInterest();
@@ -636,16 +642,6 @@ public class IOStream implements AutoCloseable {
         if (!connecting) {
             updateInterest();
         }
-    }
-
-    /** The socket write; {@link SSLIOStream} writes through its engine instead. */
-    int writeChannel(ByteBuffer src) throws IOException {
-        return transport.write(src);
-    }
-
-    /** The gathering socket write of {@code count} buffers. */
-    long writeChannel(ByteBuffer[] srcs, int count) throws IOException {
-        return transport.write(srcs, count);
     }
 
     // ================================================================== connect
@@ -678,9 +674,9 @@ public class IOStream implements AutoCloseable {
             connectContext = context;
             try {
                 if (transport.connect(address)) {
-                    connected();
+                    tcpConnected();
                     if (!closed) {
-                        updateInterest(); // writes connected() could not finish, or a TLS handshake's needs
+                        updateInterest(); // writes transportReady() could not finish, or a TLS handshake's needs
                     }
                 } else {
                     connecting = true;
@@ -697,7 +693,7 @@ public class IOStream implements AutoCloseable {
         if (transport.finishConnect()) {
             connecting = false;
             connected = true;
-            connected();
+            tcpConnected();
         }
     }
 
@@ -709,15 +705,25 @@ public class IOStream implements AutoCloseable {
         return connected || (connected = transport.isConnected());
     }
 
-    /** The connection is up: {@link SSLIOStream} starts its handshake here. */
-    void connected() throws IOException {
+    /** The connection is up: the transport may have a handshake to do before the stream is ready. */
+    private void tcpConnected() throws IOException {
+        if (transport.onConnected()) {
+            transportReady();
+        }
+    }
+
+    /**
+     * The transport is ready for data (at once after the connect, or once a TLS handshake is done): completes
+     * {@link #connect}'s future and sends the writes queued meanwhile. Loop thread.
+     */
+    void transportReady() throws IOException {
         CompletableFuture<IOStream> f = connectFuture;
         connectFuture = null;
         if (f != null) {
             complete(f, this, connectContext);
         }
         if (!writes.isEmpty()) {
-            writes.flush(this);
+            writes.flush(transport);
         }
     }
 
@@ -737,7 +743,7 @@ public class IOStream implements AutoCloseable {
                     return;
                 }
             }
-            events = onTransportEvent(events);
+            events = transport.onEvents(events);
             if (closed) {
                 return;
             }
@@ -755,7 +761,7 @@ public class IOStream implements AutoCloseable {
                 }
             }
             if (!closed && (events & IOLoop.WRITE) != 0) {
-                writes.flush(this);
+                writes.flush(transport);
             }
         } catch (IOException | RuntimeException e) {
             closeQuietlyOrLoud(e);
@@ -763,49 +769,6 @@ public class IOStream implements AutoCloseable {
         if (!closed) {
             updateInterest();
         }
-    }
-
-    /**
-     * Handles {@code events} as if the selector had reported them: for a transport that holds bytes the
-     * selector does not know about ({@link SSLIOStream}'s decrypted data). Loop thread.
-     */
-    void handleTransportEvents(int events) {
-        handleEvents(events);
-    }
-
-    /**
-     * Transport hook, called on every socket event once connected, before the plaintext read and write
-     * handling; returns the events that handling should act on. {@link SSLIOStream} drives its handshake
-     * and flushes encrypted bytes here.
-     */
-    int onTransportEvent(int events) throws IOException {
-        return events;
-    }
-
-    /**
-     * Transport hook: given the events the plaintext side waits for, the events to register. {@link SSLIOStream}
-     * waits for what its handshake needs, and for WRITE while encrypted bytes wait for the kernel.
-     */
-    int transportInterest(int events) {
-        return events;
-    }
-
-    /**
-     * Transport hook: true if the transport may have more to deliver without the socket becoming readable
-     * (decrypted bytes, undecrypted records, or an end of stream it saw in the data). A read then does not
-     * mean drained.
-     */
-    boolean transportHasMore() {
-        return false;
-    }
-
-    /** Transport hook: true while the transport holds written bytes the kernel has not taken yet. */
-    boolean transportHoldsBytes() {
-        return false;
-    }
-
-    /** Transport hook, called once when the stream closes, before the pending futures fail. */
-    void onClose(Throwable cause) {
     }
 
     /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
@@ -824,7 +787,7 @@ public class IOStream implements AutoCloseable {
                 events = IOLoop.READ;
             }
         }
-        transport.interest(transportInterest(events));
+        transport.interest(events);
     }
 
     // ================================================================== TLS
@@ -1002,7 +965,7 @@ public class IOStream implements AutoCloseable {
         closed = true;
         error = cause;
         writes.completeWritten(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
-        onClose(cause);
+        transport.onClose(cause);
         // Data already buffered may still satisfy the pending read (a readUntilClose always is).
         PendingRead r = read;
         if (r != null) {

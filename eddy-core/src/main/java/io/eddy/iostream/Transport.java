@@ -22,7 +22,7 @@ import java.nio.ByteBuffer;
  * <p>Threads: the stream's loop thread only, except that {@link #onClose} and {@link #close} also run on the
  * thread that closes a stream whose loop has closed (the stream then calls nothing else). Not thread-safe.
  */
-sealed interface Transport permits ChannelTransport {
+sealed interface Transport permits ChannelTransport, TlsTransport {
 
     // ---- bytes
 

@@ -80,7 +80,7 @@ final class WriteQueue {
      * Writes what is queued, gathering up to 16 buffers per call, until done or the kernel is full; then
      * completes the futures whose bytes are all written.
      */
-    void flush(IOStream stream) throws IOException {
+    void flush(Transport transport) throws IOException {
         ByteBuffer[] gather = GATHER.get();
         while (!isEmpty()) {
             int count = 0;
@@ -92,7 +92,7 @@ final class WriteQueue {
             }
             long n;
             try {
-                n = stream.writeChannel(gather, count);
+                n = transport.write(gather, count);
             } finally {
                 Arrays.fill(gather, 0, count, null);
             }
