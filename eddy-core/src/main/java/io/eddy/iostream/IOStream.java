@@ -68,13 +68,6 @@ public class IOStream implements AutoCloseable {
      * the last one's completion, at a cost of one loop iteration per this many messages.
      */
     static final int MAX_INLINE_COMPLETIONS = 64;
-    /**
-     * Each loop thread's direct buffer for socket I/O: reads land here and only the bytes that arrived are
-     * copied into the stream's own buffer, sized to its data (libuv's approach); a small {@code write(byte[])}
-     * goes out from here. Direct, so the JDK needs no temporary buffer of its own. Nothing in it outlives the
-     * call that filled it (no caller's code runs in between). Loop threads only.
-     */
-    private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 * 1024));
 
     private final SocketChannel channel;
     private final IOLoop loop;
@@ -83,34 +76,22 @@ public class IOStream implements AutoCloseable {
     private final StreamOptions options;
 
     // ---- read side (loop thread) ----
-    private final ReadBuffer buffer;
-    private PendingRead read;
+    private final Reads reads;
 
     // ---- write side (loop thread) ----
     private final WriteQueue writes = new WriteQueue();
 
     // ---- state (loop thread; read as snapshots elsewhere) ----
-    private volatile boolean closed;
-    private volatile Throwable error;
+    // closed and error are read by Reads and TlsTransport too; written on the loop thread only
+    volatile boolean closed;
+    volatile Throwable error;
     private boolean connecting;
     /** Set once the channel is connected (read through {@link #isConnected()}): no volatile read per message. */
     private boolean connected;
     private CompletableFuture<IOStream> connectFuture;
     private Context connectContext;
     private Runnable closeCallback;
-    /** Reads begun so far: tells a read the stream is serving from one its completion began. Loop thread. */
-    private int readsBegun;
-    /**
-     * No READ event came since the last socket read, and that read came back short or completed the pending
-     * read: the next read waits for the selector (level-triggered, so it reports at once if data is there)
-     * instead of trying a read that likely returns EAGAIN. Loop thread.
-     */
-    private boolean drained;
-    /** Reused for reads issued on the loop thread; see {@link PendingRead}. */
-    private PendingRead spareRead;
-    /** Reads begun since the stream last waited for the loop; see {@link #MAX_INLINE_COMPLETIONS}. */
-    private int inlineReads;
-    /** Writes completed inside write() since one last waited for the loop; likewise. */
+    /** Writes completed inside write() since one last waited for the loop; see {@link #MAX_INLINE_COMPLETIONS}. */
     private int inlineWrites;
     /** The TLS stream this one handed its channel to ({@link #startTls}); closing this closes that. */
     private IOStream successor;
@@ -139,7 +120,6 @@ public class IOStream implements AutoCloseable {
         this.channel = Objects.requireNonNull(channel, "channel");
         this.loop = Objects.requireNonNull(loop, "loop");
         this.options = Objects.requireNonNull(options, "options");
-        this.buffer = new ReadBuffer(options.maxBufferSize());
         try {
             channel.configureBlocking(false);
         } catch (java.nio.channels.ClosedChannelException e) {
@@ -149,6 +129,7 @@ public class IOStream implements AutoCloseable {
         }
         Transport socket = new ChannelTransport(channel, loop, this);
         this.transport = layer == null ? socket : layer.apply(this, socket);
+        this.reads = new Reads(this, loop, transport, options);
     }
 
     /** The channel this stream reads and writes. */
@@ -182,7 +163,7 @@ public class IOStream implements AutoCloseable {
             throw new IllegalArgumentException("cannot read " + n + " bytes at once: more than maxBufferSize "
                     + options.maxBufferSize() + " (read them in parts)");
         }
-        return startRead(newRead(ReadKind.BYTES, n, partial));
+        return startRead(reads.newRead(PendingRead.Kind.BYTES, n, partial));
     }
 
     /** Everything up to and including the first {@code delimiter}, however far (bounded by the buffer limit). */
@@ -203,7 +184,7 @@ public class IOStream implements AutoCloseable {
             throw new IllegalArgumentException("the delimiter is empty");
         }
         checkMaxBytes(maxBytes);
-        PendingRead r = newRead(ReadKind.DELIMITER, maxBytes, false);
+        PendingRead r = reads.newRead(PendingRead.Kind.DELIMITER, maxBytes, false);
         r.delimiter = delimiter.clone();
         return startRead(r);
     }
@@ -217,14 +198,14 @@ public class IOStream implements AutoCloseable {
     public CompletableFuture<byte[]> readUntilRegex(Pattern pattern, int maxBytes) {
         Objects.requireNonNull(pattern, "pattern");
         checkMaxBytes(maxBytes);
-        PendingRead r = newRead(ReadKind.REGEX, maxBytes, false);
+        PendingRead r = reads.newRead(PendingRead.Kind.REGEX, maxBytes, false);
         r.pattern = pattern;
         return startRead(r);
     }
 
     /** Everything until the peer closes (bounded by the buffer limit); at once if closed already. */
     public CompletableFuture<byte[]> readUntilClose() {
-        return startRead(newRead(ReadKind.CLOSE, 0, false));
+        return startRead(reads.newRead(PendingRead.Kind.CLOSE, 0, false));
     }
 
     /**
@@ -238,7 +219,7 @@ public class IOStream implements AutoCloseable {
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("cannot read into a read-only buffer: " + dst);
         }
-        PendingRead r = newRead(ReadKind.INTO, dst.remaining(), partial);
+        PendingRead r = reads.newRead(PendingRead.Kind.INTO, dst.remaining(), partial);
         r.into = dst;
         return startRead(r);
     }
@@ -249,294 +230,13 @@ public class IOStream implements AutoCloseable {
         }
     }
 
-    private enum ReadKind { BYTES, DELIMITER, REGEX, CLOSE, INTO }
-
-    /**
-     * The one pending read and its future. A stream reuses one instance for the reads issued on its loop
-     * thread while none is pending (see {@link #newRead}); code that holds one across a completion must
-     * not read it afterwards, since the completion may have started the next read in it.
-     */
-    private static final class PendingRead {
-        ReadKind kind;
-        /** BYTES/INTO: how many; DELIMITER/REGEX: maxBytes. */
-        int size;
-        boolean partial;
-        CompletableFuture<Object> future;
-        Context context;
-        byte[] delimiter;
-        Pattern pattern;
-        ByteBuffer into;
-        /** INTO: bytes delivered so far. */
-        int delivered;
-        /** DELIMITER: buffer offset (from start) where the next search begins. REGEX: buffered size at the last search. */
-        int searched;
-
-        PendingRead set(ReadKind kind, int size, boolean partial) {
-            this.kind = kind;
-            this.size = size;
-            this.partial = partial;
-            future = new CompletableFuture<>();
-            context = Context.current();
-            delimiter = null;
-            pattern = null;
-            into = null;
-            delivered = 0;
-            searched = 0;
-            return this;
-        }
-    }
-
-    /** A read to start: the stream's reused one on the loop thread with no read pending, else a new one. */
-    private PendingRead newRead(ReadKind kind, int size, boolean partial) {
-        if (read == null && loop.inLoopThread()) {
-            if (spareRead == null) {
-                spareRead = new PendingRead();
-            }
-            return spareRead.set(kind, size, partial);
-        }
-        return new PendingRead().set(kind, size, partial);
-    }
-
     @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> startRead(PendingRead r) {
         CompletableFuture<T> future = (CompletableFuture<T>) (CompletableFuture<?>) r.future;
-        onLoop(() -> beginRead(r), () -> fail(r.future, loopClosed(), r.context));
+        onLoop(() -> reads.begin(r), () -> fail(r.future, loopClosed(), r.context));
         return future;
     }
 
-    private void beginRead(PendingRead r) {
-        if (read != null) {
-            fail(r.future, new IllegalStateException("already reading"), r.context);
-            return;
-        }
-        read = r;
-        readsBegun++;
-        if (++inlineReads > MAX_INLINE_COMPLETIONS) {
-            // Many reads in a row began (and so far completed) without the stream going back to the loop:
-            // a reader that issues each read from the last one's completion nests a call per message.
-            // This one goes on from the loop, on a fresh stack.
-            inlineReads = 0;
-            handOff(this::continueRead, this::failReadLoopClosed);
-            return;
-        }
-        serviceRead();
-    }
-
-    /** The pending read will never be serviced: its loop closed. */
-    private void failReadLoopClosed() {
-        PendingRead r = read;
-        if (r != null) {
-            read = null;
-            fail(r.future, loopClosed(), r.context);
-        }
-    }
-
-    private void continueRead() {
-        if (read != null) {
-            serviceRead(); // also when closed meanwhile: the buffer may still satisfy it, or it fails
-        }
-    }
-
-    /** Completes the pending read from the buffer or the socket if it can; otherwise waits for READ. */
-    private void serviceRead() {
-        PendingRead r = read;
-        int begun = readsBegun;
-        try {
-            if (satisfyRead()) {
-                return;
-            }
-            if (closed) {
-                read = null;
-                fail(r.future, new StreamClosedException(error), r.context);
-                return;
-            }
-            if (isConnected()) { // before connect: the read waits for the connection
-                readFromSocket();
-            }
-        } catch (IOException e) {
-            closeQuietlyOrLoud(e);
-            return;
-        }
-        if (read != null && readsBegun == begun) {
-            inlineReads = 0; // this read waits for the loop: the nesting ends here
-        }
-        if (!closed) {
-            updateInterest();
-        }
-    }
-
-    /**
-     * Completes the pending read if the buffer can satisfy it (or fails it if it never can).
-     * Returns true if there is no pending read left.
-     */
-    private boolean satisfyRead() throws IOException {
-        return satisfyRead(true);
-    }
-
-    /**
-     * @param thorough false while more data is arriving in one burst: a regular expression is then
-     *                 re-run only once the buffer has doubled (a delimiter search is always incremental)
-     */
-    private boolean satisfyRead(boolean thorough) throws IOException {
-        PendingRead r = read;
-        if (r == null) {
-            return true;
-        }
-        int buffered = buffer.size();
-        switch (r.kind) {
-            case BYTES -> {
-                if (r.size == 0 || buffered >= r.size || (r.partial && buffered > 0)) {
-                    finishRead(buffer.take(Math.min(buffered, r.size)));
-                    return true;
-                }
-            }
-            case INTO -> {
-                r.delivered += buffer.moveTo(r.into);
-                if (!r.into.hasRemaining() || (r.partial && r.delivered > 0)) {
-                    finishRead(r.delivered);
-                    return true;
-                }
-            }
-            case DELIMITER -> {
-                int at = buffer.indexOf(r.delimiter, r.searched);
-                if (at >= 0) {
-                    int length = at + r.delimiter.length;
-                    if (length > r.size) {
-                        throw unsatisfiable(r);
-                    }
-                    finishRead(buffer.take(length));
-                    return true;
-                }
-                // Next time, search only what is new (plus the tail a delimiter could straddle).
-                r.searched = Math.max(0, buffered - r.delimiter.length + 1);
-                if (buffered >= r.size) {
-                    throw unsatisfiable(r);
-                }
-            }
-            case REGEX -> {
-                // Re-running the regex over everything is only worth it once the buffer has doubled
-                // (or when no more data will come): the total work stays linear.
-                if (thorough || buffered >= 2 * r.searched || buffered >= r.size) {
-                    r.searched = Math.max(1, buffered);
-                    int matchEnd = buffer.matchEnd(r.pattern);
-                    if (matchEnd >= 0) {
-                        if (matchEnd > r.size) {
-                            throw unsatisfiable(r);
-                        }
-                        finishRead(buffer.take(matchEnd));
-                        return true;
-                    }
-                    if (buffered >= r.size) {
-                        throw unsatisfiable(r);
-                    }
-                }
-            }
-            case CLOSE -> {
-                if (closed) {
-                    finishRead(buffer.take(buffered));
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private UnsatisfiableReadException unsatisfiable(PendingRead r) {
-        String what = r.kind == ReadKind.DELIMITER
-                ? "delimiter " + Arrays.toString(r.delimiter) : "pattern " + r.pattern.pattern();
-        return new UnsatisfiableReadException(what + " not found within " + r.size + " bytes");
-    }
-
-    private void finishRead(Object result) {
-        PendingRead r = read;
-        read = null;
-        complete(r.future, result, r.context);
-    }
-
-    /**
-     * Reads the socket while the pending read needs more and the socket has data. Stops as soon as
-     * the read is satisfied: what is not needed stays in the kernel (flow control).
-     */
-    private void readFromSocket() throws IOException {
-        // Drained: the last read came back short (or completed the read it was for) and no READ event came
-        // since, so the kernel most likely has nothing: skip the read that would return EAGAIN (one syscall
-        // per message for a reader that issues its next read from the completion). If data came meanwhile,
-        // the selector reports it.
-        int begun = readsBegun;
-        while (read != null && !closed && !drained) {
-            int n = read.kind == ReadKind.INTO && buffer.isEmpty() ? readDirect(read) : readToBuffer();
-            if (n < 0) {
-                close(null);
-                return;
-            }
-            if (read == null || readsBegun != begun) {
-                return; // completed already (readToBuffer's direct path); a read its completion began is its own
-            }
-            if (n == 0) {
-                satisfyRead(true); // the burst is over: search everything once more
-                return;
-            }
-            if (satisfyRead(false)) {
-                return;
-            }
-            if (drained) {
-                satisfyRead(true); // as above: this burst is over
-                return;
-            }
-        }
-    }
-
-    /**
-     * An INTO read with nothing buffered reads straight into the caller's buffer. Whatever it gets, the
-     * stream counts as drained: a short read says so, and a full one completes the read, so the next
-     * read (often issued from its completion) waits for the selector rather than risk an EAGAIN read.
-     */
-    private int readDirect(PendingRead r) throws IOException {
-        int n = transport.read(r.into);
-        drained = n >= 0 && !transport.hasMore();
-        if (n > 0) {
-            r.delivered += n;
-        }
-        return n;
-    }
-
-    /** Reads at most one chunk into the read buffer; -1 at end of stream, 0 when nothing is there. */
-    private int readToBuffer() throws IOException {
-        int buffered = buffer.size();
-        int room = buffer.room();
-        if (room <= 0) {
-            throw new StreamBufferFullException("Reached maximum read buffer size: " + options.maxBufferSize() + " bytes");
-        }
-        int chunk = Math.min(options.readChunkSize(), room);
-        ByteBuffer scratch = SCRATCH.get();
-        if (scratch.capacity() < chunk) {
-            scratch = ByteBuffer.allocateDirect(chunk);
-            SCRATCH.set(scratch);
-        }
-        scratch.clear().limit(chunk);
-        int n = transport.read(scratch);
-        drained = n >= 0 && n < chunk && !transport.hasMore();
-        if (n <= 0) {
-            return n;
-        }
-        PendingRead r = read;
-        if (buffered == 0 && r != null && r.kind == ReadKind.BYTES && (r.partial || n >= r.size)) {
-            // The read takes its bytes straight from the scratch buffer: one copy instead of two. It is
-            // complete, so, as in readDirect, the next read waits for the selector.
-            drained = !transport.hasMore();
-            int taken = Math.min(n, r.size);
-            byte[] result = new byte[taken];
-            scratch.get(0, result, 0, taken);
-            read = null;
-            if (taken < n) {
-                buffer.append(scratch, taken, n - taken);
-            }
-            complete(r.future, result, r.context);
-            return n;
-        }
-        buffer.append(scratch, 0, n);
-        return n;
-    }
 
     // ================================================================== writes
 
@@ -544,7 +244,7 @@ public class IOStream implements AutoCloseable {
     public CompletableFuture<Void> write(byte[] data) {
         Objects.requireNonNull(data, "data");
         if (loop.inLoopThread()) {
-            ByteBuffer scratch = SCRATCH.get();
+            ByteBuffer scratch = Scratch.get();
             if (data.length <= scratch.capacity()) {
                 // Through the loop thread's direct buffer rather than a wrapper per write: the kernel copies
                 // from a direct buffer anyway (the JDK would copy a heap one into its own first).
@@ -701,7 +401,7 @@ public class IOStream implements AutoCloseable {
      * Whether the channel is connected: the field once it is, else the channel's own state (a channel handed
      * over connected, or connected by its owner before any I/O). Loop thread.
      */
-    private boolean isConnected() {
+    boolean isConnected() {
         return connected || (connected = transport.isConnected());
     }
 
@@ -734,7 +434,7 @@ public class IOStream implements AutoCloseable {
         if (closed) {
             return;
         }
-        inlineReads = 0; // called by the loop: a fresh stack
+        reads.resetNesting(); // called by the loop: a fresh stack
         inlineWrites = 0;
         try {
             if (connecting) {
@@ -748,17 +448,7 @@ public class IOStream implements AutoCloseable {
                 return;
             }
             if ((events & IOLoop.READ) != 0) {
-                drained = false; // the selector (or the transport: a handshake just done) says there is data
-            }
-            if ((events & IOLoop.READ) != 0) {
-                if (read != null) {
-                    readFromSocket();
-                } else if (closeCallback != null && buffer.isEmpty()) {
-                    // Idle, watching for the peer's close: read just enough to see it.
-                    if (readToBuffer() < 0) {
-                        close(null);
-                    }
-                }
+                reads.onReadable(closeCallback != null);
             }
             if (!closed && (events & IOLoop.WRITE) != 0) {
                 writes.flush(transport);
@@ -779,11 +469,11 @@ public class IOStream implements AutoCloseable {
         } else if (!isConnected()) {
             events = 0; // not connected yet: an unconnected socket polls as hung up, so nothing to wait for
         } else {
-            events = read != null ? IOLoop.READ : 0;
+            events = reads.pending() ? IOLoop.READ : 0;
             if (!writes.isEmpty()) {
                 events |= IOLoop.WRITE;
             }
-            if (events == 0 && closeCallback != null && buffer.isEmpty()) {
+            if (events == 0 && closeCallback != null && reads.bufferEmpty()) {
                 events = IOLoop.READ;
             }
         }
@@ -869,7 +559,7 @@ public class IOStream implements AutoCloseable {
         if (closed) {
             return "the stream is closed";
         }
-        if (read != null) {
+        if (reads.pending()) {
             return "a read is pending";
         }
         if (!writes.isEmpty() || !writes.noFutures()) {
@@ -881,8 +571,8 @@ public class IOStream implements AutoCloseable {
         if (!isConnected()) {
             return "it is not connected (connect first)";
         }
-        if (!buffer.isEmpty()) {
-            return buffer.size() + " bytes are buffered";
+        if (!reads.bufferEmpty()) {
+            return reads.buffered() + " bytes are buffered";
         }
         return null;
     }
@@ -932,7 +622,8 @@ public class IOStream implements AutoCloseable {
         });
     }
 
-    private void closeQuietlyOrLoud(Throwable e) {
+    /** Closes after {@code e}, logging it at a level that says whose problem it is. Loop thread. */
+    void closeQuietlyOrLoud(Throwable e) {
         if (isReset(e)) {
             LOG.log(System.Logger.Level.DEBUG, "connection reset: " + e);
         } else if (e instanceof UnsatisfiableReadException) {
@@ -966,19 +657,7 @@ public class IOStream implements AutoCloseable {
         error = cause;
         writes.completeWritten(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
         transport.onClose(cause);
-        // Data already buffered may still satisfy the pending read (a readUntilClose always is).
-        PendingRead r = read;
-        if (r != null) {
-            try {
-                if (!satisfyRead()) {
-                    read = null;
-                    fail(r.future, new StreamClosedException(cause), r.context);
-                }
-            } catch (IOException unsatisfiable) {
-                read = null;
-                fail(r.future, new StreamClosedException(cause != null ? cause : unsatisfiable), r.context);
-            }
-        }
+        reads.onClose(cause); // data already buffered may still satisfy the pending read
         if (!loop.isClosed()) {
             transport.deregister();
         }
@@ -1012,7 +691,7 @@ public class IOStream implements AutoCloseable {
 
     /** True while a read is pending. Loop thread (a snapshot elsewhere). */
     public boolean reading() {
-        return read != null;
+        return reads.pending();
     }
 
     /** True while written data waits for the kernel. Loop thread (a snapshot elsewhere). */
@@ -1026,7 +705,7 @@ public class IOStream implements AutoCloseable {
      * (a snapshot elsewhere).
      */
     public int bufferedReadBytes() {
-        return buffer.size();
+        return reads.buffered();
     }
 
     /**

@@ -40,6 +40,11 @@ final class ReadBuffer {
         return end == start;
     }
 
+    /** The most it may hold: the stream's {@code maxBufferSize}. */
+    int maxSize() {
+        return maxSize;
+    }
+
     /** How many more bytes may be buffered before {@code maxBufferSize} is reached. */
     int room() {
         return maxSize - (end - start);
