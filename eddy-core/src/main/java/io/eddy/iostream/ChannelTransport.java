@@ -23,19 +23,19 @@ final class ChannelTransport implements Transport, Handler<SocketChannel> {
 
     private final SocketChannel channel;
     private final IOLoop loop;
-    private final IOStream stream;
+    private final StreamCore core;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
 
-    ChannelTransport(SocketChannel channel, IOLoop loop, IOStream stream) {
+    ChannelTransport(SocketChannel channel, IOLoop loop, StreamCore core) {
         this.channel = channel;
         this.loop = loop;
-        this.stream = stream;
+        this.core = core;
     }
 
     @Override
     public void handle(SocketChannel ch, int events) {
-        stream.handleEvents(events);
+        core.handleEvents(events);
     }
 
     @Override

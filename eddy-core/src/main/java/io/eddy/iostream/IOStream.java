@@ -11,7 +11,6 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -71,30 +70,11 @@ public class IOStream implements AutoCloseable {
 
     private final SocketChannel channel;
     private final IOLoop loop;
-    /** The socket I/O under this stream: the channel itself, or a layer (TLS) over it. */
-    final Transport transport;
     private final StreamOptions options;
-
-    // ---- read side (loop thread) ----
+    /** What the stream does on its loop thread. Its read and write sides are kept here too, for the per-message calls. */
+    final StreamCore core;
     private final Reads reads;
-
-    // ---- write side (loop thread) ----
-    private final WriteQueue writes = new WriteQueue();
-
-    // ---- state (loop thread; read as snapshots elsewhere) ----
-    // closed and error are read by Reads and TlsTransport too; written on the loop thread only
-    volatile boolean closed;
-    volatile Throwable error;
-    private boolean connecting;
-    /** Set once the channel is connected (read through {@link #isConnected()}): no volatile read per message. */
-    private boolean connected;
-    private CompletableFuture<IOStream> connectFuture;
-    private Context connectContext;
-    private Runnable closeCallback;
-    /** Writes completed inside write() since one last waited for the loop; see {@link #MAX_INLINE_COMPLETIONS}. */
-    private int inlineWrites;
-    /** The TLS stream this one handed its channel to ({@link #startTls}); closing this closes that. */
-    private IOStream successor;
+    private final WriteQueue writes;
 
     /** A stream on {@code channel} and {@link IOLoop#current()}, with {@link StreamOptions#defaults()}. */
     public IOStream(SocketChannel channel) {
@@ -112,11 +92,11 @@ public class IOStream implements AutoCloseable {
     }
 
     /**
-     * With {@code layer} non-null, the stream's transport is {@code layer.apply(this, theChannelsTransport)}:
+     * With {@code layer} non-null, the stream's transport is {@code layer.apply(core, theChannelsTransport)}:
      * how {@link SSLIOStream} puts TLS between the stream and its channel.
      */
     IOStream(SocketChannel channel, IOLoop loop, StreamOptions options,
-             BiFunction<IOStream, Transport, Transport> layer) {
+             BiFunction<StreamCore, Transport, Transport> layer) {
         this.channel = Objects.requireNonNull(channel, "channel");
         this.loop = Objects.requireNonNull(loop, "loop");
         this.options = Objects.requireNonNull(options, "options");
@@ -127,9 +107,9 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
         }
-        Transport socket = new ChannelTransport(channel, loop, this);
-        this.transport = layer == null ? socket : layer.apply(this, socket);
-        this.reads = new Reads(this, loop, transport, options);
+        this.core = new StreamCore(this, channel, loop, options, layer);
+        this.reads = core.reads;
+        this.writes = core.writes;
     }
 
     /** The channel this stream reads and writes. */
@@ -268,80 +248,12 @@ public class IOStream implements AutoCloseable {
         CompletableFuture<Void> future = new CompletableFuture<>();
         Context context = Context.current();
         if (loop.inLoopThread()) {
-            writeOnLoop(data, future, context, false); // its position is put back before any completion
+            writes.write(data, future, context, false); // its position is put back before any completion
         } else {
             ByteBuffer copy = WriteQueue.copyOf(data.duplicate());
-            onLoop(() -> writeOnLoop(copy, future, context, true), () -> fail(future, loopClosed(), context));
+            onLoop(() -> writes.write(copy, future, context, true), () -> fail(future, loopClosed(), context));
         }
         return future;
-    }
-
-    /**
-     * @param owned false if {@code data} is the caller's: it is read from its position, and that position
-     *              is put back before anything can run the caller's code (a completion)
-     */
-    private void writeOnLoop(ByteBuffer data, CompletableFuture<Void> future, Context context, boolean owned) {
-        int position = data.position();
-        if (closed) {
-            fail(future, new StreamClosedException(error), context);
-            return;
-        }
-        int size = data.remaining();
-        long unsent = writes.unsent();
-        if (unsent + size > options.maxWriteBufferSize()) {
-            fail(future, new StreamBufferFullException("Reached maximum write buffer size: " + unsent + " bytes queued + "
-                    + size + " > " + options.maxWriteBufferSize()), context);
-            return;
-        }
-        writes.accept(size);
-        if (writes.isEmpty() && !connecting && isConnected()) {
-            // Nothing ahead of it: hand it to the kernel straight from the caller's bytes.
-            try {
-                while (data.hasRemaining()) {
-                    int n = transport.write(data);
-                    if (n == 0) {
-                        break;
-                    }
-                    writes.sent(n);
-                }
-            } catch (IOException e) {
-                data.position(position);
-                writes.await(future, context);
-                closeQuietlyOrLoud(e);
-                return;
-            }
-            if (!data.hasRemaining()) {
-                data.position(position);
-                if (++inlineWrites > MAX_INLINE_COMPLETIONS) {
-                    // As for reads: a writer issuing each write from the last one's completion would nest
-                    // a call per write. Its future (and any after it, in order) completes from the loop.
-                    inlineWrites = 0;
-                    writes.await(future, context);
-                    loop.addCallback(writes::completeWritten);
-                } else if (writes.noFutures()) {
-                    complete(future, null, context);
-                } else {
-                    writes.await(future, context);
-                    writes.completeWritten();
-                }
-                if (!closed && transport.holdsBytes()) {
-                    // A TLS transport may still hold its last record: WRITE until the kernel takes it. (Not for a
-                    // plain stream: between a read's completion and the next read this would drop READ
-                    // interest only to add it back: two epoll_ctl per message.)
-                    updateInterest();
-                }
-                return;
-            }
-        }
-        inlineWrites = 0; // this one waits for the loop
-        writes.add(owned ? data : WriteQueue.copyOf(data));
-        if (!owned) {
-            data.position(position);
-        }
-        writes.await(future, context);
-        if (!connecting) {
-            updateInterest();
-        }
     }
 
     // ================================================================== connect
@@ -361,123 +273,8 @@ public class IOStream implements AutoCloseable {
         }
         CompletableFuture<IOStream> future = new CompletableFuture<>();
         Context context = Context.current();
-        onLoop(() -> {
-            if (closed) {
-                fail(future, new StreamClosedException(error), context);
-                return;
-            }
-            if (connecting || isConnected()) {
-                fail(future, new IllegalStateException("already " + (connecting ? "connecting" : "connected")), context);
-                return;
-            }
-            connectFuture = future;
-            connectContext = context;
-            try {
-                if (transport.connect(address)) {
-                    tcpConnected();
-                    if (!closed) {
-                        updateInterest(); // writes transportReady() could not finish, or a TLS handshake's needs
-                    }
-                } else {
-                    connecting = true;
-                    updateInterest();
-                }
-            } catch (IOException | RuntimeException e) {
-                close(e);
-            }
-        }, () -> fail(future, loopClosed(), context));
+        onLoop(() -> core.connect(address, future, context), () -> fail(future, loopClosed(), context));
         return future;
-    }
-
-    private void finishConnect() throws IOException {
-        if (transport.finishConnect()) {
-            connecting = false;
-            connected = true;
-            tcpConnected();
-        }
-    }
-
-    /**
-     * Whether the channel is connected: the field once it is, else the channel's own state (a channel handed
-     * over connected, or connected by its owner before any I/O). Loop thread.
-     */
-    boolean isConnected() {
-        return connected || (connected = transport.isConnected());
-    }
-
-    /** The connection is up: the transport may have a handshake to do before the stream is ready. */
-    private void tcpConnected() throws IOException {
-        if (transport.onConnected()) {
-            transportReady();
-        }
-    }
-
-    /**
-     * The transport is ready for data (at once after the connect, or once a TLS handshake is done): completes
-     * {@link #connect}'s future and sends the writes queued meanwhile. Loop thread.
-     */
-    void transportReady() throws IOException {
-        CompletableFuture<IOStream> f = connectFuture;
-        connectFuture = null;
-        if (f != null) {
-            complete(f, this, connectContext);
-        }
-        if (!writes.isEmpty()) {
-            writes.flush(transport);
-        }
-    }
-
-    // ================================================================== events
-
-    /** The loop (through the transport) reports {@code events}. Loop thread. */
-    void handleEvents(int events) {
-        if (closed) {
-            return;
-        }
-        reads.resetNesting(); // called by the loop: a fresh stack
-        inlineWrites = 0;
-        try {
-            if (connecting) {
-                finishConnect();
-                if (connecting || closed) {
-                    return;
-                }
-            }
-            events = transport.onEvents(events);
-            if (closed) {
-                return;
-            }
-            if ((events & IOLoop.READ) != 0) {
-                reads.onReadable(closeCallback != null);
-            }
-            if (!closed && (events & IOLoop.WRITE) != 0) {
-                writes.flush(transport);
-            }
-        } catch (IOException | RuntimeException e) {
-            closeQuietlyOrLoud(e);
-        }
-        if (!closed) {
-            updateInterest();
-        }
-    }
-
-    /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
-    void updateInterest() {
-        int events;
-        if (connecting) {
-            events = IOLoop.WRITE; // the connect's outcome; reads and writes wait for it
-        } else if (!isConnected()) {
-            events = 0; // not connected yet: an unconnected socket polls as hung up, so nothing to wait for
-        } else {
-            events = reads.pending() ? IOLoop.READ : 0;
-            if (!writes.isEmpty()) {
-                events |= IOLoop.WRITE;
-            }
-            if (events == 0 && closeCallback != null && reads.bufferEmpty()) {
-                events = IOLoop.READ;
-            }
-        }
-        transport.interest(events);
     }
 
     // ================================================================== TLS
@@ -523,7 +320,7 @@ public class IOStream implements AutoCloseable {
         CompletableFuture<SSLIOStream> future = new CompletableFuture<>();
         Context context = Context.current();
         onLoop(() -> {
-            String busy = notIdle();
+            String busy = core.notIdle();
             if (busy != null) {
                 fail(future, new IllegalStateException("IOStream is not idle; cannot convert to TLS: " + busy), context);
                 return;
@@ -536,13 +333,7 @@ public class IOStream implements AutoCloseable {
                 fail(future, e, context);
                 return;
             }
-            transport.deregister();
-            closed = true; // handed over: this stream is done, but its channel lives on in the new one
-            successor = tls;
-            if (closeCallback != null) {
-                tls.setCloseCallback(closeCallback);
-                closeCallback = null;
-            }
+            core.handOver(tls);
             tls.waitForHandshake().whenComplete((s, e) -> {
                 if (e == null) {
                     complete(future, s, context);
@@ -552,29 +343,6 @@ public class IOStream implements AutoCloseable {
             });
         }, () -> fail(future, loopClosed(), context));
         return future;
-    }
-
-    /** What keeps this stream from being idle, or null if it is. Loop thread. */
-    private String notIdle() {
-        if (closed) {
-            return "the stream is closed";
-        }
-        if (reads.pending()) {
-            return "a read is pending";
-        }
-        if (!writes.isEmpty() || !writes.noFutures()) {
-            return "writes are pending (" + writes.unsent() + " bytes)";
-        }
-        if (connecting) {
-            return "it is connecting";
-        }
-        if (!isConnected()) {
-            return "it is not connected (connect first)";
-        }
-        if (!reads.bufferEmpty()) {
-            return reads.buffered() + " bytes are buffered";
-        }
-        return null;
     }
 
     // ================================================================== close
@@ -587,18 +355,7 @@ public class IOStream implements AutoCloseable {
         Objects.requireNonNull(callback, "callback");
         Context context = Context.current();
         Runnable wrapped = context == Context.empty() ? callback : context.wrap(callback);
-        onLoop(() -> {
-            if (closed && successor != null) {
-                successor.setCloseCallback(wrapped); // handed over by startTls: the connection lives on there
-                return;
-            }
-            if (closed) {
-                loop.addCallback(wrapped);
-                return;
-            }
-            closeCallback = wrapped;
-            updateInterest();
-        }, null); // a closed loop: RejectedExecutionException, the callback could never run
+        onLoop(() -> core.setCloseCallback(wrapped), null); // a closed loop: RejectedExecutionException, it could never run
     }
 
     /** Closes the stream cleanly. Idempotent. */
@@ -615,78 +372,21 @@ public class IOStream implements AutoCloseable {
         // If the loop is gone (or closes before it runs this), close here: nothing runs there any more, but
         // the socket must not leak and the pending futures must fail (closeOnLoop skips the loop's parts).
         // Locked: two threads may get here at once (two callers, or a caller and the one closing the loop).
-        onLoop(() -> closeOnLoop(cause), () -> {
+        onLoop(() -> core.closeOnLoop(cause), () -> {
             synchronized (this) {
-                closeOnLoop(cause);
+                core.closeOnLoop(cause);
             }
         });
     }
 
-    /** Closes after {@code e}, logging it at a level that says whose problem it is. Loop thread. */
-    void closeQuietlyOrLoud(Throwable e) {
-        if (isReset(e)) {
-            LOG.log(System.Logger.Level.DEBUG, "connection reset: " + e);
-        } else if (e instanceof UnsatisfiableReadException) {
-            LOG.log(System.Logger.Level.INFO, "Unsatisfiable read, closing connection: " + e.getMessage());
-        } else if (e instanceof javax.net.ssl.SSLException) {
-            // A peer that does not speak TLS (a port scan, a plaintext client, garbage) is the peer's problem,
-            // and a flood of them must not flood the log: DEBUG. The error stays in error() and the futures.
-            LOG.log(System.Logger.Level.DEBUG, () -> "TLS error on " + channel + ", closing it: " + e);
-        } else if (!(e instanceof StreamBufferFullException)) {
-            LOG.log(System.Logger.Level.WARNING, "error on " + channel + ", closing it", e);
-        }
-        closeOnLoop(e);
-    }
-
-    private static boolean isReset(Throwable e) {
-        String m = e.getMessage();
-        return e instanceof java.net.SocketException
-                || e instanceof java.nio.channels.ClosedChannelException
-                || (e instanceof IOException && m != null
-                        && (m.contains("reset") || m.contains("Broken pipe") || m.contains("aborted")));
-    }
-
-    private void closeOnLoop(Throwable cause) {
-        if (closed) {
-            if (successor != null) {
-                successor.closeOnLoop(cause); // handed over by startTls: the same connection
-            }
-            return;
-        }
-        closed = true;
-        error = cause;
-        writes.completeWritten(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
-        transport.onClose(cause);
-        reads.onClose(cause); // data already buffered may still satisfy the pending read
-        if (!loop.isClosed()) {
-            transport.deregister();
-        }
-        closeTransportQuietly();
-        if (!writes.noFutures() || connectFuture != null) {
-            StreamClosedException closedError = new StreamClosedException(cause);
-            writes.failAll(closedError);
-            if (connectFuture != null) {
-                fail(connectFuture, closedError, connectContext);
-                connectFuture = null;
-            }
-        }
-        writes.clear();
-        if (closeCallback != null) {
-            if (!loop.isClosed()) {
-                loop.addCallback(closeCallback);
-            }
-            closeCallback = null;
-        }
-    }
-
     /** True once the stream closed (by either side). Any thread. */
     public boolean closed() {
-        return closed;
+        return core.closed;
     }
 
     /** What closed the stream, or null (open, or closed cleanly). Any thread. */
     public Throwable error() {
-        return error;
+        return core.error;
     }
 
     /** True while a read is pending. Loop thread (a snapshot elsewhere). */
@@ -721,7 +421,7 @@ public class IOStream implements AutoCloseable {
     public void setNoDelay(boolean noDelay) {
         onLoop(() -> {
             try {
-                transport.setNoDelay(noDelay);
+                core.transport.setNoDelay(noDelay);
             } catch (IOException | UnsupportedOperationException e) {
                 LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + channel, e);
             }
@@ -730,7 +430,7 @@ public class IOStream implements AutoCloseable {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + channel + (closed ? ", closed" : "") + "]";
+        return getClass().getSimpleName() + "[" + channel + (core.closed ? ", closed" : "") + "]";
     }
 
     // ================================================================== helpers
@@ -775,13 +475,5 @@ public class IOStream implements AutoCloseable {
     /** The failure of an operation handed to a closed loop. */
     StreamClosedException loopClosed() {
         return new StreamClosedException(new RejectedExecutionException("the stream's IOLoop is closed: " + loop));
-    }
-
-    private void closeTransportQuietly() {
-        try {
-            transport.close();
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
-        }
     }
 }

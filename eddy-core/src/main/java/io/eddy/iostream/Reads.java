@@ -25,7 +25,7 @@ import static io.eddy.iostream.Futures.fail;
  */
 final class Reads {
 
-    private final IOStream stream;
+    private final StreamCore core;
     private final IOLoop loop;
     private final Transport transport;
     private final ReadBuffer buffer;
@@ -43,9 +43,9 @@ final class Reads {
      */
     private boolean drained;
 
-    Reads(IOStream stream, IOLoop loop, Transport transport, StreamOptions options) {
-        this.stream = stream;
-        this.loop = loop;
+    Reads(StreamCore core, Transport transport, StreamOptions options) {
+        this.core = core;
+        this.loop = core.loop;
         this.transport = transport;
         this.buffer = new ReadBuffer(options.maxBufferSize());
         this.chunkSize = options.readChunkSize();
@@ -89,7 +89,7 @@ final class Reads {
             // a reader that issues each read from the last one's completion nests a call per message.
             // This one goes on from the loop, on a fresh stack.
             inline = 0;
-            stream.handOff(this::resume, this::failLoopClosed);
+            core.stream.handOff(this::resume, this::failLoopClosed);
             return;
         }
         serve();
@@ -105,7 +105,7 @@ final class Reads {
         PendingRead r = read;
         if (r != null) {
             read = null;
-            fail(r.future, stream.loopClosed(), r.context);
+            fail(r.future, core.stream.loopClosed(), r.context);
         }
     }
 
@@ -123,23 +123,23 @@ final class Reads {
             if (satisfy(true)) {
                 return;
             }
-            if (stream.closed) {
+            if (core.closed) {
                 read = null;
-                fail(r.future, new StreamClosedException(stream.error), r.context);
+                fail(r.future, new StreamClosedException(core.error), r.context);
                 return;
             }
-            if (stream.isConnected()) { // before connect: the read waits for the connection
+            if (core.isConnected()) { // before connect: the read waits for the connection
                 fill();
             }
         } catch (IOException e) {
-            stream.closeQuietlyOrLoud(e);
+            core.closeQuietlyOrLoud(e);
             return;
         }
         if (read != null && begun == before) {
             inline = 0; // this read waits for the loop: the nesting ends here
         }
-        if (!stream.closed) {
-            stream.updateInterest();
+        if (!core.closed) {
+            core.updateInterest();
         }
     }
 
@@ -154,7 +154,7 @@ final class Reads {
             fill();
         } else if (watchingForClose && buffer.isEmpty()) {
             if (readToBuffer() < 0) {
-                stream.close(null);
+                core.stream.close(null);
             }
         }
     }
@@ -191,7 +191,7 @@ final class Reads {
             return true;
         }
         Object result = r.kind == PendingRead.Kind.CLOSE
-                ? (stream.closed ? buffer.take(buffer.size()) : null)
+                ? (core.closed ? buffer.take(buffer.size()) : null)
                 : r.resultFrom(buffer, thorough);
         if (result == null) {
             return false;
@@ -211,10 +211,10 @@ final class Reads {
         // per message for a reader that issues its next read from the completion). If data came meanwhile,
         // the selector reports it.
         int before = begun;
-        while (read != null && !stream.closed && !drained) {
+        while (read != null && !core.closed && !drained) {
             int n = read.kind == PendingRead.Kind.INTO && buffer.isEmpty() ? readDirect(read) : readToBuffer();
             if (n < 0) {
-                stream.close(null);
+                core.stream.close(null);
                 return;
             }
             if (read == null || begun != before) {

@@ -59,8 +59,8 @@ public class SSLIOStream extends IOStream {
     public SSLIOStream(SocketChannel channel, IOLoop loop, StreamOptions options, SSLContext ctx,
                        boolean serverSide, String serverHostname) {
         super(channel, loop, options,
-                (stream, below) -> new TlsTransport(below, stream, newEngine(channel, ctx, serverSide, serverHostname)));
-        tls = (TlsTransport) transport;
+                (core, below) -> new TlsTransport(below, core, newEngine(channel, ctx, serverSide, serverHostname)));
+        tls = (TlsTransport) core.transport;
         if (channel.isConnected()) {
             // If the loop closes before it starts the handshake, the stream closes: waitForHandshake fails.
             handOff(tls::startHandshakeOnLoop, () -> close(loopClosed()));

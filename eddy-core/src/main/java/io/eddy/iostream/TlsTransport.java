@@ -21,7 +21,7 @@ import javax.net.ssl.SSLHandshakeException;
  * engine and is the public face.
  *
  * <p>The layer below must be ready as soon as it is connected (a socket is): the handshake starts then, and
- * the stream's {@code transportReady} (its connect future, the writes queued meanwhile) follows the handshake.
+ * {@link StreamCore#transportReady} (the connect future, the writes queued meanwhile) follows the handshake.
  * Delegated engine tasks run inline on the loop thread. Closing sends no close_notify.
  *
  * <p>Threads: as {@link Transport}: the stream's loop thread only, except {@link #onClose} and
@@ -33,7 +33,7 @@ final class TlsTransport implements Transport {
     private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
 
     private final Transport below;
-    private final IOStream stream;
+    private final StreamCore core;
     private final SSLEngine engine;
     /** Completes once the handshake is done; fails when the stream closes first. */
     private final CompletableFuture<Void> handshake = new CompletableFuture<>();
@@ -52,10 +52,10 @@ final class TlsTransport implements Transport {
     private Timeout handshakeTimer;
     private boolean inboundDone;
 
-    /** TLS through {@code engine} (configured, client or server mode set) over {@code below}, for {@code stream}. */
-    TlsTransport(Transport below, IOStream stream, SSLEngine engine) {
+    /** TLS through {@code engine} (configured, client or server mode set) over {@code below}, for {@code core}'s stream. */
+    TlsTransport(Transport below, StreamCore core, SSLEngine engine) {
         this.below = below;
-        this.stream = stream;
+        this.core = core;
         this.engine = engine;
         int packet = engine.getSession().getPacketBufferSize();
         netIn = ByteBuffer.allocate(packet).flip();
@@ -76,7 +76,7 @@ final class TlsTransport implements Transport {
     /** Sets the handshake's limit (null: none); re-arms the timer of a handshake under way. Loop thread. */
     void setHandshakeTimeout(Duration limit) {
         handshakeTimeout = limit;
-        if (handshakeStarted && !handshakeDone && !stream.closed()) {
+        if (handshakeStarted && !handshakeDone && !core.closed) {
             armHandshakeTimer();
         }
     }
@@ -88,13 +88,13 @@ final class TlsTransport implements Transport {
             return;
         }
         Duration limit = handshakeTimeout;
-        IOLoop loop = stream.loop();
+        IOLoop loop = core.loop;
         Duration left = limit.minusNanos(loop.time() - handshakeStartedAt); // callLater saturates a huge one
         handshakeTimer = loop.callLater(left, () -> {
             handshakeTimer = null;
-            if (!handshakeDone && !stream.closed()) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "TLS handshake timed out on " + stream.channel());
-                stream.close(new SSLHandshakeException("TLS handshake not finished within " + limit));
+            if (!handshakeDone && !core.closed) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "TLS handshake timed out on " + core.stream.channel());
+                core.stream.close(new SSLHandshakeException("TLS handshake not finished within " + limit));
             }
         });
     }
@@ -108,19 +108,19 @@ final class TlsTransport implements Transport {
 
     /** Server side and {@code startTls}: the connection is up already. Loop thread. */
     void startHandshakeOnLoop() {
-        if (stream.closed()) {
+        if (core.closed) {
             return;
         }
         try {
             startHandshake();
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "TLS error on " + stream.channel() + ", closing it: " + e);
-            stream.close(e);
+            LOG.log(System.Logger.Level.WARNING, "TLS error on " + core.stream.channel() + ", closing it: " + e);
+            core.stream.close(e);
             return;
         }
         // Through the same path as a socket event: the handshake may finish in this very step, with the
         // peer's first data already read into netIn, and the selector will not report those bytes again.
-        stream.handleEvents(IOLoop.READ | IOLoop.WRITE);
+        core.handleEvents(IOLoop.READ | IOLoop.WRITE);
     }
 
     /** Begins the handshake; {@link #onEvents} advances it. */
@@ -129,14 +129,14 @@ final class TlsTransport implements Transport {
             return;
         }
         handshakeStarted = true;
-        handshakeStartedAt = stream.loop().time();
+        handshakeStartedAt = core.loop.time();
         armHandshakeTimer();
         engine.beginHandshake();
     }
 
     /** Advances the handshake as far as the connection allows; finishes it when the engine is done. */
     private void handshakeStep() throws IOException {
-        while (!stream.closed() && !handshakeDone) {
+        while (!core.closed && !handshakeDone) {
             switch (engine.getHandshakeStatus()) {
                 case NEED_TASK -> runTasks();
                 case NEED_WRAP -> {
@@ -165,7 +165,7 @@ final class TlsTransport implements Transport {
                             }
                             case CLOSED -> {
                                 inboundDone = true;
-                                stream.close(null); // the peer closed (close_notify) during the handshake
+                                core.stream.close(null); // the peer closed (close_notify) during the handshake
                                 return;
                             }
                             case BUFFER_OVERFLOW -> {
@@ -179,7 +179,7 @@ final class TlsTransport implements Transport {
                     }
                     int n = readNet();
                     if (n < 0) {
-                        stream.close(null); // end of stream during the handshake, like a plain end of stream
+                        core.stream.close(null); // end of stream during the handshake, like a plain end of stream
                         return;
                     }
                     if (n == 0) {
@@ -216,7 +216,7 @@ final class TlsTransport implements Transport {
         handshakeDone = true;
         cancelHandshakeTimer();
         handshake.complete(null);
-        stream.transportReady(); // completes connect() and sends the writes queued meanwhile
+        core.transportReady(); // completes connect() and sends the writes queued meanwhile
     }
 
     private void runTasks() {

@@ -15,9 +15,9 @@ import java.nio.ByteBuffer;
  * layer such as {@link TlsTransport} wraps another transport and is itself one: it transforms the bytes and
  * adds its own needs (a handshake, records to flush) to the readiness it asks for, and passes the rest down.
  *
- * <p>Events flow up, calls flow down: the bottom transport hands the loop's readiness events to its stream's
- * {@code handleEvents}, which passes them through {@link #onEvents} of the top transport (each layer acting
- * on them and passing them down) before it reads and writes.
+ * <p>Events flow up, calls flow down: the bottom transport hands the loop's readiness events to
+ * {@link StreamCore#handleEvents}, which passes them through {@link #onEvents} of the top transport (each
+ * layer passing them down first, then acting on what comes back) before it reads and writes.
  *
  * <p>Threads: the stream's loop thread only, except that {@link #onClose} and {@link #close} also run on the
  * thread that closes a stream whose loop has closed (the stream then calls nothing else). Not thread-safe.
@@ -57,7 +57,7 @@ sealed interface Transport permits ChannelTransport, TlsTransport {
 
     /**
      * The connection is up. True if the stream may read and write now; false if the transport has more to do
-     * first (a TLS handshake), and will call the stream's {@code transportReady} once it has.
+     * first (a TLS handshake), and will call {@link StreamCore#transportReady} once it has.
      */
     boolean onConnected() throws IOException;
 
