@@ -22,14 +22,12 @@ import java.nio.channels.SocketChannel;
 final class ChannelTransport implements Transport, Handler<SocketChannel> {
 
     private final SocketChannel channel;
-    private final IOLoop loop;
     private final StreamCore core;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
 
-    ChannelTransport(SocketChannel channel, IOLoop loop, StreamCore core) {
+    ChannelTransport(SocketChannel channel, StreamCore core) {
         this.channel = channel;
-        this.loop = loop;
         this.core = core;
     }
 
@@ -102,9 +100,9 @@ final class ChannelTransport implements Transport, Handler<SocketChannel> {
             if (events == 0) {
                 return; // lazy: not registered until there is something to wait for
             }
-            loop.addHandler(channel, this, events);
+            core.loop.addHandler(channel, this, events);
         } else {
-            loop.updateHandler(channel, events);
+            core.loop.updateHandler(channel, events);
         }
         registered = events;
     }
@@ -117,7 +115,7 @@ final class ChannelTransport implements Transport, Handler<SocketChannel> {
     @Override
     public void deregister() {
         if (registered >= 0) {
-            loop.removeHandler(channel);
+            core.loop.removeHandler(channel);
             registered = -1;
         }
     }

@@ -68,6 +68,10 @@ public class IOStream implements AutoCloseable {
      */
     static final int MAX_INLINE_COMPLETIONS = 64;
 
+    // How it is built (all package-private): this class checks a call's arguments and hands it to the loop
+    // thread, where StreamCore keeps the state and runs connect, events and close; Reads serves reads from a
+    // ReadBuffer, WriteQueue sends or queues writes; both move bytes through a Transport: ChannelTransport,
+    // or TlsTransport layered over it (SSLIOStream).
     private final SocketChannel channel;
     private final IOLoop loop;
     private final StreamOptions options;
@@ -143,7 +147,7 @@ public class IOStream implements AutoCloseable {
             throw new IllegalArgumentException("cannot read " + n + " bytes at once: more than maxBufferSize "
                     + options.maxBufferSize() + " (read them in parts)");
         }
-        return startRead(reads.newRead(PendingRead.Kind.BYTES, n, partial));
+        return startRead(reads.newRead(loop, PendingRead.Kind.BYTES, n, partial));
     }
 
     /** Everything up to and including the first {@code delimiter}, however far (bounded by the buffer limit). */
@@ -164,7 +168,7 @@ public class IOStream implements AutoCloseable {
             throw new IllegalArgumentException("the delimiter is empty");
         }
         checkMaxBytes(maxBytes);
-        PendingRead r = reads.newRead(PendingRead.Kind.DELIMITER, maxBytes, false);
+        PendingRead r = reads.newRead(loop, PendingRead.Kind.DELIMITER, maxBytes, false);
         r.delimiter = delimiter.clone();
         return startRead(r);
     }
@@ -178,14 +182,14 @@ public class IOStream implements AutoCloseable {
     public CompletableFuture<byte[]> readUntilRegex(Pattern pattern, int maxBytes) {
         Objects.requireNonNull(pattern, "pattern");
         checkMaxBytes(maxBytes);
-        PendingRead r = reads.newRead(PendingRead.Kind.REGEX, maxBytes, false);
+        PendingRead r = reads.newRead(loop, PendingRead.Kind.REGEX, maxBytes, false);
         r.pattern = pattern;
         return startRead(r);
     }
 
     /** Everything until the peer closes (bounded by the buffer limit); at once if closed already. */
     public CompletableFuture<byte[]> readUntilClose() {
-        return startRead(reads.newRead(PendingRead.Kind.CLOSE, 0, false));
+        return startRead(reads.newRead(loop, PendingRead.Kind.CLOSE, 0, false));
     }
 
     /**
@@ -199,7 +203,7 @@ public class IOStream implements AutoCloseable {
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("cannot read into a read-only buffer: " + dst);
         }
-        PendingRead r = reads.newRead(PendingRead.Kind.INTO, dst.remaining(), partial);
+        PendingRead r = reads.newRead(loop, PendingRead.Kind.INTO, dst.remaining(), partial);
         r.into = dst;
         return startRead(r);
     }

@@ -26,7 +26,6 @@ import static io.eddy.iostream.Futures.fail;
 final class Reads {
 
     private final StreamCore core;
-    private final IOLoop loop;
     private final Transport transport;
     private final ReadBuffer buffer;
     private final int chunkSize;
@@ -45,7 +44,6 @@ final class Reads {
 
     Reads(StreamCore core, Transport transport, StreamOptions options) {
         this.core = core;
-        this.loop = core.loop;
         this.transport = transport;
         this.buffer = new ReadBuffer(options.maxBufferSize());
         this.chunkSize = options.readChunkSize();
@@ -65,8 +63,11 @@ final class Reads {
         return buffer.isEmpty();
     }
 
-    /** A read to start: the reused one on the loop thread with no read pending, else a new one. Any thread. */
-    PendingRead newRead(PendingRead.Kind kind, int size, boolean partial) {
+    /**
+     * A read to start: the reused one on the loop thread with no read pending, else a new one. Any thread.
+     * ({@code loop} is the caller's: the stream's loop, passed rather than kept, for one field less per stream.)
+     */
+    PendingRead newRead(IOLoop loop, PendingRead.Kind kind, int size, boolean partial) {
         if (read == null && loop.inLoopThread()) {
             if (spare == null) {
                 spare = new PendingRead();

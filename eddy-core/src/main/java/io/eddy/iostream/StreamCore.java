@@ -57,7 +57,7 @@ final class StreamCore {
                BiFunction<StreamCore, Transport, Transport> layer) {
         this.stream = stream;
         this.loop = loop;
-        Transport socket = new ChannelTransport(channel, loop, this);
+        Transport socket = new ChannelTransport(channel, this);
         this.transport = layer == null ? socket : layer.apply(this, socket);
         this.reads = new Reads(this, transport, options);
         this.writes = new WriteQueue(this, transport, options.maxWriteBufferSize());
