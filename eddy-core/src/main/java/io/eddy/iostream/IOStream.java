@@ -99,6 +99,7 @@ public class IOStream implements AutoCloseable {
      * With {@code layer} non-null, the stream's transport is {@code layer.apply(core, theChannelsTransport)}:
      * how {@link SSLIOStream} puts TLS between the stream and its channel.
      */
+    @SuppressWarnings("this-escape") // the core only keeps the reference: nothing calls the stream before it is built
     IOStream(SocketChannel channel, IOLoop loop, StreamOptions options,
              BiFunction<StreamCore, Transport, Transport> layer) {
         this.channel = Objects.requireNonNull(channel, "channel");
