@@ -8,18 +8,18 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.regex.Matcher;
+import java.util.function.BiFunction;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
+
+import static io.eddy.iostream.Futures.complete;
+import static io.eddy.iostream.Futures.fail;
 
 /**
  * A buffered, non-blocking TCP stream on an {@link IOLoop}: Tornado's IOStream.
@@ -61,70 +61,24 @@ import javax.net.ssl.SSLContext;
 public class IOStream implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger("io.eddy.iostream");
-    private static final byte[] EMPTY = {};
-    /** An emptied read buffer larger than this is dropped, so an idle stream holds no big buffer. */
-    private static final int KEPT_BUFFER = 4 * 1024;
     /**
      * Reads (or writes) in a row that may complete inside the call that issued them before the next one
      * is continued from the loop instead: bounds the nesting of a reader that issues its next read from
      * the last one's completion, at a cost of one loop iteration per this many messages.
      */
     static final int MAX_INLINE_COMPLETIONS = 64;
-    /** Each loop thread's array for gathering writes (filled and cleared within one flush). Loop threads only. */
-    private static final ThreadLocal<ByteBuffer[]> GATHER = ThreadLocal.withInitial(() -> new ByteBuffer[16]);
-    /**
-     * Each loop thread's direct buffer for socket I/O: reads land here and only the bytes that arrived are
-     * copied into the stream's own buffer, sized to its data (libuv's approach); a small {@code write(byte[])}
-     * goes out from here. Direct, so the JDK needs no temporary buffer of its own. Nothing in it outlives the
-     * call that filled it (no caller's code runs in between). Loop threads only.
-     */
-    private static final ThreadLocal<ByteBuffer> SCRATCH = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(64 * 1024));
 
+    // How it is built (all package-private): this class checks a call's arguments and hands it to the loop
+    // thread, where StreamCore keeps the state and runs connect, events and close; Reads serves reads from a
+    // ReadBuffer, WriteQueue sends or queues writes; both move bytes through a Transport: ChannelTransport,
+    // or TlsTransport layered over it (SSLIOStream).
     private final SocketChannel channel;
     private final IOLoop loop;
     private final StreamOptions options;
-
-    // ---- read side (loop thread) ----
-    private byte[] buffer = EMPTY;
-    private int start;
-    private int end;
-    private PendingRead read;
-
-    // ---- write side (loop thread) ----
-    // Both are made by the first write that has to wait: most writes go straight to the kernel, and an idle
-    // connection should hold as little as possible. Read them through nothingQueued / noWriteFutures.
-    private ArrayDeque<ByteBuffer> writeQueue;
-    private ArrayDeque<PendingWrite> writeFutures;
-    private long bytesQueued;
-    private long bytesWritten;
-
-    // ---- state (loop thread; read as snapshots elsewhere) ----
-    private volatile boolean closed;
-    private volatile Throwable error;
-    private boolean connecting;
-    /** Set once the channel is connected (read through {@link #isConnected()}): no volatile read per message. */
-    private boolean connected;
-    private CompletableFuture<IOStream> connectFuture;
-    private Context connectContext;
-    private Runnable closeCallback;
-    /** Events registered with the loop; -1 while not registered. */
-    private int registered = -1;
-    /** Reads begun so far: tells a read the stream is serving from one its completion began. Loop thread. */
-    private int readsBegun;
-    /**
-     * No READ event came since the last socket read, and that read came back short or completed the pending
-     * read: the next read waits for the selector (level-triggered, so it reports at once if data is there)
-     * instead of trying a read that likely returns EAGAIN. Loop thread.
-     */
-    private boolean drained;
-    /** Reused for reads issued on the loop thread; see {@link PendingRead}. */
-    private PendingRead spareRead;
-    /** Reads begun since the stream last waited for the loop; see {@link #MAX_INLINE_COMPLETIONS}. */
-    private int inlineReads;
-    /** Writes completed inside write() since one last waited for the loop; likewise. */
-    private int inlineWrites;
-    /** The TLS stream this one handed its channel to ({@link #startTls}); closing this closes that. */
-    private IOStream successor;
+    /** What the stream does on its loop thread. Its read and write sides are kept here too, for the per-message calls. */
+    final StreamCore core;
+    private final Reads reads;
+    private final WriteQueue writes;
 
     /** A stream on {@code channel} and {@link IOLoop#current()}, with {@link StreamOptions#defaults()}. */
     public IOStream(SocketChannel channel) {
@@ -138,6 +92,16 @@ public class IOStream implements AutoCloseable {
      * @throws UncheckedIOException     if the channel cannot be made non-blocking
      */
     public IOStream(SocketChannel channel, IOLoop loop, StreamOptions options) {
+        this(channel, loop, options, null);
+    }
+
+    /**
+     * With {@code layer} non-null, the stream's transport is {@code layer.apply(core, theChannelsTransport)}:
+     * how {@link SSLIOStream} puts TLS between the stream and its channel.
+     */
+    @SuppressWarnings("this-escape") // the core only keeps the reference: nothing calls the stream before it is built
+    IOStream(SocketChannel channel, IOLoop loop, StreamOptions options,
+             BiFunction<StreamCore, Transport, Transport> layer) {
         this.channel = Objects.requireNonNull(channel, "channel");
         this.loop = Objects.requireNonNull(loop, "loop");
         this.options = Objects.requireNonNull(options, "options");
@@ -148,6 +112,9 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
         }
+        this.core = new StreamCore(this, channel, loop, options, layer);
+        this.reads = core.reads;
+        this.writes = core.writes;
     }
 
     /** The channel this stream reads and writes. */
@@ -181,7 +148,7 @@ public class IOStream implements AutoCloseable {
             throw new IllegalArgumentException("cannot read " + n + " bytes at once: more than maxBufferSize "
                     + options.maxBufferSize() + " (read them in parts)");
         }
-        return startRead(newRead(ReadKind.BYTES, n, partial));
+        return startRead(reads.newRead(loop, PendingRead.Kind.BYTES, n, partial));
     }
 
     /** Everything up to and including the first {@code delimiter}, however far (bounded by the buffer limit). */
@@ -202,7 +169,7 @@ public class IOStream implements AutoCloseable {
             throw new IllegalArgumentException("the delimiter is empty");
         }
         checkMaxBytes(maxBytes);
-        PendingRead r = newRead(ReadKind.DELIMITER, maxBytes, false);
+        PendingRead r = reads.newRead(loop, PendingRead.Kind.DELIMITER, maxBytes, false);
         r.delimiter = delimiter.clone();
         return startRead(r);
     }
@@ -216,14 +183,14 @@ public class IOStream implements AutoCloseable {
     public CompletableFuture<byte[]> readUntilRegex(Pattern pattern, int maxBytes) {
         Objects.requireNonNull(pattern, "pattern");
         checkMaxBytes(maxBytes);
-        PendingRead r = newRead(ReadKind.REGEX, maxBytes, false);
+        PendingRead r = reads.newRead(loop, PendingRead.Kind.REGEX, maxBytes, false);
         r.pattern = pattern;
         return startRead(r);
     }
 
     /** Everything until the peer closes (bounded by the buffer limit); at once if closed already. */
     public CompletableFuture<byte[]> readUntilClose() {
-        return startRead(newRead(ReadKind.CLOSE, 0, false));
+        return startRead(reads.newRead(loop, PendingRead.Kind.CLOSE, 0, false));
     }
 
     /**
@@ -237,7 +204,7 @@ public class IOStream implements AutoCloseable {
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("cannot read into a read-only buffer: " + dst);
         }
-        PendingRead r = newRead(ReadKind.INTO, dst.remaining(), partial);
+        PendingRead r = reads.newRead(loop, PendingRead.Kind.INTO, dst.remaining(), partial);
         r.into = dst;
         return startRead(r);
     }
@@ -248,387 +215,13 @@ public class IOStream implements AutoCloseable {
         }
     }
 
-    private enum ReadKind { BYTES, DELIMITER, REGEX, CLOSE, INTO }
-
-    /**
-     * The one pending read and its future. A stream reuses one instance for the reads issued on its loop
-     * thread while none is pending (see {@link #newRead}); code that holds one across a completion must
-     * not read it afterwards, since the completion may have started the next read in it.
-     */
-    private static final class PendingRead {
-        ReadKind kind;
-        /** BYTES/INTO: how many; DELIMITER/REGEX: maxBytes. */
-        int size;
-        boolean partial;
-        CompletableFuture<Object> future;
-        Context context;
-        byte[] delimiter;
-        Pattern pattern;
-        ByteBuffer into;
-        /** INTO: bytes delivered so far. */
-        int delivered;
-        /** DELIMITER: buffer offset (from start) where the next search begins. REGEX: buffered size at the last search. */
-        int searched;
-
-        PendingRead set(ReadKind kind, int size, boolean partial) {
-            this.kind = kind;
-            this.size = size;
-            this.partial = partial;
-            future = new CompletableFuture<>();
-            context = Context.current();
-            delimiter = null;
-            pattern = null;
-            into = null;
-            delivered = 0;
-            searched = 0;
-            return this;
-        }
-    }
-
-    /** A read to start: the stream's reused one on the loop thread with no read pending, else a new one. */
-    private PendingRead newRead(ReadKind kind, int size, boolean partial) {
-        if (read == null && loop.inLoopThread()) {
-            if (spareRead == null) {
-                spareRead = new PendingRead();
-            }
-            return spareRead.set(kind, size, partial);
-        }
-        return new PendingRead().set(kind, size, partial);
-    }
-
     @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> startRead(PendingRead r) {
         CompletableFuture<T> future = (CompletableFuture<T>) (CompletableFuture<?>) r.future;
-        onLoop(() -> beginRead(r), () -> fail(r.future, loopClosed(), r.context));
+        onLoop(() -> reads.begin(r), () -> fail(r.future, loopClosed(), r.context));
         return future;
     }
 
-    private void beginRead(PendingRead r) {
-        if (read != null) {
-            fail(r.future, new IllegalStateException("already reading"), r.context);
-            return;
-        }
-        read = r;
-        readsBegun++;
-        if (++inlineReads > MAX_INLINE_COMPLETIONS) {
-            // Many reads in a row began (and so far completed) without the stream going back to the loop:
-            // a reader that issues each read from the last one's completion nests a call per message.
-            // This one goes on from the loop, on a fresh stack.
-            inlineReads = 0;
-            handOff(this::continueRead, this::failReadLoopClosed);
-            return;
-        }
-        serviceRead();
-    }
-
-    /** The pending read will never be serviced: its loop closed. */
-    private void failReadLoopClosed() {
-        PendingRead r = read;
-        if (r != null) {
-            read = null;
-            fail(r.future, loopClosed(), r.context);
-        }
-    }
-
-    private void continueRead() {
-        if (read != null) {
-            serviceRead(); // also when closed meanwhile: the buffer may still satisfy it, or it fails
-        }
-    }
-
-    /** Completes the pending read from the buffer or the socket if it can; otherwise waits for READ. */
-    private void serviceRead() {
-        PendingRead r = read;
-        int begun = readsBegun;
-        try {
-            if (satisfyRead()) {
-                return;
-            }
-            if (closed) {
-                read = null;
-                fail(r.future, new StreamClosedException(error), r.context);
-                return;
-            }
-            if (isConnected()) { // before connect: the read waits for the connection
-                readFromSocket();
-            }
-        } catch (IOException e) {
-            closeQuietlyOrLoud(e);
-            return;
-        }
-        if (read != null && readsBegun == begun) {
-            inlineReads = 0; // this read waits for the loop: the nesting ends here
-        }
-        if (!closed) {
-            updateInterest();
-        }
-    }
-
-    /**
-     * Completes the pending read if the buffer can satisfy it (or fails it if it never can).
-     * Returns true if there is no pending read left.
-     */
-    private boolean satisfyRead() throws IOException {
-        return satisfyRead(true);
-    }
-
-    /**
-     * @param thorough false while more data is arriving in one burst: a regular expression is then
-     *                 re-run only once the buffer has doubled (a delimiter search is always incremental)
-     */
-    private boolean satisfyRead(boolean thorough) throws IOException {
-        PendingRead r = read;
-        if (r == null) {
-            return true;
-        }
-        int buffered = end - start;
-        switch (r.kind) {
-            case BYTES -> {
-                if (r.size == 0 || buffered >= r.size || (r.partial && buffered > 0)) {
-                    finishRead(take(Math.min(buffered, r.size)));
-                    return true;
-                }
-            }
-            case INTO -> {
-                int n = Math.min(buffered, r.into.remaining());
-                if (n > 0) {
-                    r.into.put(buffer, start, n);
-                    consume(n);
-                    r.delivered += n;
-                }
-                if (!r.into.hasRemaining() || (r.partial && r.delivered > 0)) {
-                    finishRead(r.delivered);
-                    return true;
-                }
-            }
-            case DELIMITER -> {
-                int at = indexOf(r.delimiter, start + r.searched, end);
-                if (at >= 0) {
-                    int length = at - start + r.delimiter.length;
-                    if (length > r.size) {
-                        throw unsatisfiable(r);
-                    }
-                    finishRead(take(length));
-                    return true;
-                }
-                // Next time, search only what is new (plus the tail a delimiter could straddle).
-                r.searched = Math.max(0, buffered - r.delimiter.length + 1);
-                if (buffered >= r.size) {
-                    throw unsatisfiable(r);
-                }
-            }
-            case REGEX -> {
-                // Re-running the regex over everything is only worth it once the buffer has doubled
-                // (or when no more data will come): the total work stays linear.
-                if (thorough || buffered >= 2 * r.searched || buffered >= r.size) {
-                    r.searched = Math.max(1, buffered);
-                    Matcher m = r.pattern.matcher(new Latin1(buffer, start, end));
-                    if (m.find()) {
-                        if (m.end() > r.size) {
-                            throw unsatisfiable(r);
-                        }
-                        finishRead(take(m.end()));
-                        return true;
-                    }
-                    if (buffered >= r.size) {
-                        throw unsatisfiable(r);
-                    }
-                }
-            }
-            case CLOSE -> {
-                if (closed) {
-                    finishRead(take(buffered));
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    private UnsatisfiableReadException unsatisfiable(PendingRead r) {
-        String what = r.kind == ReadKind.DELIMITER
-                ? "delimiter " + Arrays.toString(r.delimiter) : "pattern " + r.pattern.pattern();
-        return new UnsatisfiableReadException(what + " not found within " + r.size + " bytes");
-    }
-
-    private void finishRead(Object result) {
-        PendingRead r = read;
-        read = null;
-        complete(r.future, result, r.context);
-    }
-
-    /**
-     * Reads the socket while the pending read needs more and the socket has data. Stops as soon as
-     * the read is satisfied: what is not needed stays in the kernel (flow control).
-     */
-    private void readFromSocket() throws IOException {
-        // Drained: the last read came back short (or completed the read it was for) and no READ event came
-        // since, so the kernel most likely has nothing: skip the read that would return EAGAIN (one syscall
-        // per message for a reader that issues its next read from the completion). If data came meanwhile,
-        // the selector reports it.
-        int begun = readsBegun;
-        while (read != null && !closed && !drained) {
-            int n = read.kind == ReadKind.INTO && end == start ? readDirect(read) : readToBuffer();
-            if (n < 0) {
-                close(null);
-                return;
-            }
-            if (read == null || readsBegun != begun) {
-                return; // completed already (readToBuffer's direct path); a read its completion began is its own
-            }
-            if (n == 0) {
-                satisfyRead(true); // the burst is over: search everything once more
-                return;
-            }
-            if (satisfyRead(false)) {
-                return;
-            }
-            if (drained) {
-                satisfyRead(true); // as above: this burst is over
-                return;
-            }
-        }
-    }
-
-    /**
-     * An INTO read with nothing buffered reads straight into the caller's buffer. Whatever it gets, the
-     * stream counts as drained: a short read says so, and a full one completes the read, so the next
-     * read (often issued from its completion) waits for the selector rather than risk an EAGAIN read.
-     */
-    private int readDirect(PendingRead r) throws IOException {
-        int n = readChannel(r.into);
-        drained = n >= 0 && !transportHasMore();
-        if (n > 0) {
-            r.delivered += n;
-        }
-        return n;
-    }
-
-    /** Reads at most one chunk into the read buffer; -1 at end of stream, 0 when nothing is there. */
-    private int readToBuffer() throws IOException {
-        int buffered = end - start;
-        int room = options.maxBufferSize() - buffered;
-        if (room <= 0) {
-            throw new StreamBufferFullException("Reached maximum read buffer size: " + options.maxBufferSize() + " bytes");
-        }
-        int chunk = Math.min(options.readChunkSize(), room);
-        ByteBuffer scratch = SCRATCH.get();
-        if (scratch.capacity() < chunk) {
-            scratch = ByteBuffer.allocateDirect(chunk);
-            SCRATCH.set(scratch);
-        }
-        scratch.clear().limit(chunk);
-        int n = readChannel(scratch);
-        drained = n >= 0 && n < chunk && !transportHasMore();
-        if (n <= 0) {
-            return n;
-        }
-        PendingRead r = read;
-        if (buffered == 0 && r != null && r.kind == ReadKind.BYTES && (r.partial || n >= r.size)) {
-            // The read takes its bytes straight from the scratch buffer: one copy instead of two. It is
-            // complete, so, as in readDirect, the next read waits for the selector.
-            drained = !transportHasMore();
-            int taken = Math.min(n, r.size);
-            byte[] result = new byte[taken];
-            scratch.get(0, result, 0, taken);
-            read = null;
-            if (taken < n) {
-                keep(scratch, taken, n - taken);
-            }
-            complete(r.future, result, r.context);
-            return n;
-        }
-        keep(scratch, 0, n);
-        return n;
-    }
-
-    /** Appends {@code scratch[from, from + n)} to the read buffer. */
-    private void keep(ByteBuffer scratch, int from, int n) {
-        ensureSpace(n);
-        scratch.get(from, buffer, end, n);
-        end += n;
-    }
-
-    /** The socket read; {@link SSLIOStream} reads through its engine instead. */
-    int readChannel(ByteBuffer dst) throws IOException {
-        return channel.read(dst);
-    }
-
-    /** Makes room for {@code n} more bytes after {@code end}: compacts, or grows (at least doubling). */
-    private void ensureSpace(int n) {
-        if (buffer.length - end >= n) {
-            return;
-        }
-        int buffered = end - start;
-        if (buffered + n <= buffer.length) {
-            System.arraycopy(buffer, start, buffer, 0, buffered);
-        } else {
-            int size = Math.max(buffered + n, Math.min(buffer.length * 2, options.maxBufferSize()));
-            byte[] bigger = new byte[size];
-            System.arraycopy(buffer, start, bigger, 0, buffered);
-            buffer = bigger;
-        }
-        start = 0;
-        end = buffered;
-    }
-
-    private byte[] take(int n) {
-        byte[] out = Arrays.copyOfRange(buffer, start, start + n);
-        consume(n);
-        return out;
-    }
-
-    private void consume(int n) {
-        start += n;
-        if (start == end) {
-            start = 0;
-            end = 0;
-            if (buffer.length > KEPT_BUFFER) {
-                buffer = EMPTY;
-            }
-        }
-    }
-
-    private int indexOf(byte[] delimiter, int from, int to) {
-        byte first = delimiter[0];
-        int last = to - delimiter.length;
-        outer:
-        for (int i = from; i <= last; i++) {
-            if (buffer[i] != first) {
-                continue;
-            }
-            for (int j = 1; j < delimiter.length; j++) {
-                if (buffer[i + j] != delimiter[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
-    }
-
-    /** Bytes as ISO-8859-1 characters, without copying, for regular expressions. */
-    private record Latin1(byte[] bytes, int from, int to) implements CharSequence {
-        @Override
-        public int length() {
-            return to - from;
-        }
-
-        @Override
-        public char charAt(int index) {
-            return (char) (bytes[from + index] & 0xff);
-        }
-
-        @Override
-        public CharSequence subSequence(int s, int e) {
-            return new Latin1(bytes, from + s, from + e);
-        }
-
-        @Override
-        public String toString() {
-            return new String(bytes, from, to - from, java.nio.charset.StandardCharsets.ISO_8859_1);
-        }
-    }
 
     // ================================================================== writes
 
@@ -636,7 +229,7 @@ public class IOStream implements AutoCloseable {
     public CompletableFuture<Void> write(byte[] data) {
         Objects.requireNonNull(data, "data");
         if (loop.inLoopThread()) {
-            ByteBuffer scratch = SCRATCH.get();
+            ByteBuffer scratch = Scratch.get();
             if (data.length <= scratch.capacity()) {
                 // Through the loop thread's direct buffer rather than a wrapper per write: the kernel copies
                 // from a direct buffer anyway (the JDK would copy a heap one into its own first).
@@ -660,156 +253,12 @@ public class IOStream implements AutoCloseable {
         CompletableFuture<Void> future = new CompletableFuture<>();
         Context context = Context.current();
         if (loop.inLoopThread()) {
-            writeOnLoop(data, future, context, false); // its position is put back before any completion
+            writes.write(data, future, context, false); // its position is put back before any completion
         } else {
-            ByteBuffer copy = copyOf(data.duplicate());
-            onLoop(() -> writeOnLoop(copy, future, context, true), () -> fail(future, loopClosed(), context));
+            ByteBuffer copy = WriteQueue.copyOf(data.duplicate());
+            onLoop(() -> writes.write(copy, future, context, true), () -> fail(future, loopClosed(), context));
         }
         return future;
-    }
-
-    /**
-     * @param owned false if {@code data} is the caller's: it is read from its position, and that position
-     *              is put back before anything can run the caller's code (a completion)
-     */
-    private void writeOnLoop(ByteBuffer data, CompletableFuture<Void> future, Context context, boolean owned) {
-        int position = data.position();
-        if (closed) {
-            fail(future, new StreamClosedException(error), context);
-            return;
-        }
-        int size = data.remaining();
-        long unsent = bytesQueued - bytesWritten;
-        if (unsent + size > options.maxWriteBufferSize()) {
-            fail(future, new StreamBufferFullException("Reached maximum write buffer size: " + unsent + " bytes queued + "
-                    + size + " > " + options.maxWriteBufferSize()), context);
-            return;
-        }
-        bytesQueued += size;
-        if (nothingQueued() && !connecting && isConnected()) {
-            // Nothing ahead of it: hand it to the kernel straight from the caller's bytes.
-            try {
-                while (data.hasRemaining()) {
-                    int n = writeChannel(data);
-                    if (n == 0) {
-                        break;
-                    }
-                    bytesWritten += n;
-                }
-            } catch (IOException e) {
-                data.position(position);
-                addWriteFuture(new PendingWrite(bytesQueued, future, context));
-                closeQuietlyOrLoud(e);
-                return;
-            }
-            if (!data.hasRemaining()) {
-                data.position(position);
-                if (++inlineWrites > MAX_INLINE_COMPLETIONS) {
-                    // As for reads: a writer issuing each write from the last one's completion would nest
-                    // a call per write. Its future (and any after it, in order) completes from the loop.
-                    inlineWrites = 0;
-                    addWriteFuture(new PendingWrite(bytesQueued, future, context));
-                    loop.addCallback(this::completeWrites);
-                } else if (noWriteFutures()) {
-                    complete(future, null, context);
-                } else {
-                    addWriteFuture(new PendingWrite(bytesQueued, future, context));
-                    completeWrites();
-                }
-                if (!closed && transportHoldsBytes()) {
-                    // SSLIOStream may still hold its last record: WRITE until the kernel takes it. (Not for a
-                    // plain stream: between a read's completion and the next read this would drop READ
-                    // interest only to add it back: two epoll_ctl per message.)
-                    updateInterest();
-                }
-                return;
-            }
-        }
-        inlineWrites = 0; // this one waits for the loop
-        addToQueue(owned ? data : copyOf(data));
-        if (!owned) {
-            data.position(position);
-        }
-        addWriteFuture(new PendingWrite(bytesQueued, future, context));
-        if (!connecting) {
-            updateInterest();
-        }
-    }
-
-    private record PendingWrite(long end, CompletableFuture<Void> future, Context context) {
-    }
-
-    private boolean nothingQueued() {
-        return writeQueue == null || writeQueue.isEmpty();
-    }
-
-    private boolean noWriteFutures() {
-        return writeFutures == null || writeFutures.isEmpty();
-    }
-
-    private void addToQueue(ByteBuffer data) {
-        if (writeQueue == null) {
-            writeQueue = new ArrayDeque<>(2);
-        }
-        writeQueue.add(data);
-    }
-
-    private void addWriteFuture(PendingWrite write) {
-        if (writeFutures == null) {
-            writeFutures = new ArrayDeque<>(2);
-        }
-        writeFutures.add(write);
-    }
-
-    private static ByteBuffer copyOf(ByteBuffer data) {
-        ByteBuffer copy = ByteBuffer.allocate(data.remaining());
-        copy.put(data).flip();
-        return copy;
-    }
-
-    /** Writes what is queued, gathering up to 16 buffers per call, until done or the kernel is full. */
-    private void flushWrites() throws IOException {
-        ByteBuffer[] gather = GATHER.get();
-        while (!nothingQueued()) {
-            int count = 0;
-            for (ByteBuffer b : writeQueue) {
-                gather[count++] = b;
-                if (count == gather.length) {
-                    break;
-                }
-            }
-            long n;
-            try {
-                n = writeChannel(gather, count);
-            } finally {
-                Arrays.fill(gather, 0, count, null);
-            }
-            if (n <= 0) {
-                break;
-            }
-            bytesWritten += n;
-            while (!nothingQueued() && !writeQueue.peek().hasRemaining()) {
-                writeQueue.poll();
-            }
-        }
-        completeWrites();
-    }
-
-    private void completeWrites() {
-        while (!noWriteFutures() && writeFutures.peek().end() <= bytesWritten) {
-            PendingWrite w = writeFutures.poll();
-            complete(w.future(), null, w.context());
-        }
-    }
-
-    /** The socket write; {@link SSLIOStream} writes through its engine instead. */
-    int writeChannel(ByteBuffer src) throws IOException {
-        return channel.write(src);
-    }
-
-    /** The gathering socket write of {@code count} buffers. */
-    long writeChannel(ByteBuffer[] srcs, int count) throws IOException {
-        return channel.write(srcs, 0, count);
     }
 
     // ================================================================== connect
@@ -829,177 +278,8 @@ public class IOStream implements AutoCloseable {
         }
         CompletableFuture<IOStream> future = new CompletableFuture<>();
         Context context = Context.current();
-        onLoop(() -> {
-            if (closed) {
-                fail(future, new StreamClosedException(error), context);
-                return;
-            }
-            if (connecting || isConnected()) {
-                fail(future, new IllegalStateException("already " + (connecting ? "connecting" : "connected")), context);
-                return;
-            }
-            connectFuture = future;
-            connectContext = context;
-            try {
-                if (channel.connect(address)) {
-                    connected();
-                    if (!closed) {
-                        updateInterest(); // writes connected() could not finish, or a TLS handshake's needs
-                    }
-                } else {
-                    connecting = true;
-                    updateInterest();
-                }
-            } catch (IOException | RuntimeException e) {
-                close(e);
-            }
-        }, () -> fail(future, loopClosed(), context));
+        onLoop(() -> core.connect(address, future, context), () -> fail(future, loopClosed(), context));
         return future;
-    }
-
-    private void finishConnect() throws IOException {
-        if (channel.finishConnect()) {
-            connecting = false;
-            connected = true;
-            connected();
-        }
-    }
-
-    /**
-     * Whether the channel is connected: the field once it is, else the channel's own state (a channel handed
-     * over connected, or connected by its owner before any I/O). Loop thread.
-     */
-    private boolean isConnected() {
-        return connected || (connected = channel.isConnected());
-    }
-
-    /** The connection is up: {@link SSLIOStream} starts its handshake here. */
-    void connected() throws IOException {
-        CompletableFuture<IOStream> f = connectFuture;
-        connectFuture = null;
-        if (f != null) {
-            complete(f, this, connectContext);
-        }
-        if (!nothingQueued()) {
-            flushWrites();
-        }
-    }
-
-    // ================================================================== events
-
-    private void handleEvents(SocketChannel ch, int events) {
-        if (closed) {
-            return;
-        }
-        inlineReads = 0; // called by the loop: a fresh stack
-        inlineWrites = 0;
-        try {
-            if (connecting) {
-                finishConnect();
-                if (connecting || closed) {
-                    return;
-                }
-            }
-            events = onTransportEvent(events);
-            if (closed) {
-                return;
-            }
-            if ((events & IOLoop.READ) != 0) {
-                drained = false; // the selector (or the transport: a handshake just done) says there is data
-            }
-            if ((events & IOLoop.READ) != 0) {
-                if (read != null) {
-                    readFromSocket();
-                } else if (closeCallback != null && end == start) {
-                    // Idle, watching for the peer's close: read just enough to see it.
-                    if (readToBuffer() < 0) {
-                        close(null);
-                    }
-                }
-            }
-            if (!closed && (events & IOLoop.WRITE) != 0) {
-                flushWrites();
-            }
-        } catch (IOException | RuntimeException e) {
-            closeQuietlyOrLoud(e);
-        }
-        if (!closed) {
-            updateInterest();
-        }
-    }
-
-    /**
-     * Handles {@code events} as if the selector had reported them: for a transport that holds bytes the
-     * selector does not know about ({@link SSLIOStream}'s decrypted data). Loop thread.
-     */
-    void handleTransportEvents(int events) {
-        handleEvents(channel, events);
-    }
-
-    /**
-     * Transport hook, called on every socket event once connected, before the plaintext read and write
-     * handling; returns the events that handling should act on. {@link SSLIOStream} drives its handshake
-     * and flushes encrypted bytes here.
-     */
-    int onTransportEvent(int events) throws IOException {
-        return events;
-    }
-
-    /**
-     * Transport hook: given the events the plaintext side waits for, the events to register. {@link SSLIOStream}
-     * waits for what its handshake needs, and for WRITE while encrypted bytes wait for the kernel.
-     */
-    int transportInterest(int events) {
-        return events;
-    }
-
-    /**
-     * Transport hook: true if the transport may have more to deliver without the socket becoming readable
-     * (decrypted bytes, undecrypted records, or an end of stream it saw in the data). A read then does not
-     * mean drained.
-     */
-    boolean transportHasMore() {
-        return false;
-    }
-
-    /** Transport hook: true while the transport holds written bytes the kernel has not taken yet. */
-    boolean transportHoldsBytes() {
-        return false;
-    }
-
-    /** Transport hook, called once when the stream closes, before the pending futures fail. */
-    void onClose(Throwable cause) {
-    }
-
-    /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
-    void updateInterest() {
-        int events;
-        if (connecting) {
-            events = IOLoop.WRITE; // the connect's outcome; reads and writes wait for it
-        } else if (!isConnected()) {
-            events = 0; // not connected yet: an unconnected socket polls as hung up, so nothing to wait for
-        } else {
-            events = read != null ? IOLoop.READ : 0;
-            if (!nothingQueued()) {
-                events |= IOLoop.WRITE;
-            }
-            if (events == 0 && closeCallback != null && end == start) {
-                events = IOLoop.READ;
-            }
-        }
-        events = transportInterest(events);
-        if (events == registered) {
-            return;
-        }
-        if (registered < 0) {
-            if (events == 0) {
-                return; // lazy: not registered until there is something to wait for
-            }
-            loop.addHandler(channel, this::handleEvents, events);
-        } else {
-            loop.updateHandler(channel, events);
-        }
-        registered = events;
     }
 
     // ================================================================== TLS
@@ -1045,7 +325,7 @@ public class IOStream implements AutoCloseable {
         CompletableFuture<SSLIOStream> future = new CompletableFuture<>();
         Context context = Context.current();
         onLoop(() -> {
-            String busy = notIdle();
+            String busy = core.notIdle();
             if (busy != null) {
                 fail(future, new IllegalStateException("IOStream is not idle; cannot convert to TLS: " + busy), context);
                 return;
@@ -1058,16 +338,7 @@ public class IOStream implements AutoCloseable {
                 fail(future, e, context);
                 return;
             }
-            if (registered >= 0) {
-                loop.removeHandler(channel);
-                registered = -1;
-            }
-            closed = true; // handed over: this stream is done, but its channel lives on in the new one
-            successor = tls;
-            if (closeCallback != null) {
-                tls.setCloseCallback(closeCallback);
-                closeCallback = null;
-            }
+            core.handOver(tls);
             tls.waitForHandshake().whenComplete((s, e) -> {
                 if (e == null) {
                     complete(future, s, context);
@@ -1077,29 +348,6 @@ public class IOStream implements AutoCloseable {
             });
         }, () -> fail(future, loopClosed(), context));
         return future;
-    }
-
-    /** What keeps this stream from being idle, or null if it is. Loop thread. */
-    private String notIdle() {
-        if (closed) {
-            return "the stream is closed";
-        }
-        if (read != null) {
-            return "a read is pending";
-        }
-        if (!nothingQueued() || !noWriteFutures()) {
-            return "writes are pending (" + (bytesQueued - bytesWritten) + " bytes)";
-        }
-        if (connecting) {
-            return "it is connecting";
-        }
-        if (!isConnected()) {
-            return "it is not connected (connect first)";
-        }
-        if (end > start) {
-            return (end - start) + " bytes are buffered";
-        }
-        return null;
     }
 
     // ================================================================== close
@@ -1112,18 +360,7 @@ public class IOStream implements AutoCloseable {
         Objects.requireNonNull(callback, "callback");
         Context context = Context.current();
         Runnable wrapped = context == Context.empty() ? callback : context.wrap(callback);
-        onLoop(() -> {
-            if (closed && successor != null) {
-                successor.setCloseCallback(wrapped); // handed over by startTls: the connection lives on there
-                return;
-            }
-            if (closed) {
-                loop.addCallback(wrapped);
-                return;
-            }
-            closeCallback = wrapped;
-            updateInterest();
-        }, null); // a closed loop: RejectedExecutionException, the callback could never run
+        onLoop(() -> core.setCloseCallback(wrapped), null); // a closed loop: RejectedExecutionException, it could never run
     }
 
     /** Closes the stream cleanly. Idempotent. */
@@ -1140,104 +377,31 @@ public class IOStream implements AutoCloseable {
         // If the loop is gone (or closes before it runs this), close here: nothing runs there any more, but
         // the socket must not leak and the pending futures must fail (closeOnLoop skips the loop's parts).
         // Locked: two threads may get here at once (two callers, or a caller and the one closing the loop).
-        onLoop(() -> closeOnLoop(cause), () -> {
+        onLoop(() -> core.closeOnLoop(cause), () -> {
             synchronized (this) {
-                closeOnLoop(cause);
+                core.closeOnLoop(cause);
             }
         });
     }
 
-    private void closeQuietlyOrLoud(Throwable e) {
-        if (isReset(e)) {
-            LOG.log(System.Logger.Level.DEBUG, "connection reset: " + e);
-        } else if (e instanceof UnsatisfiableReadException) {
-            LOG.log(System.Logger.Level.INFO, "Unsatisfiable read, closing connection: " + e.getMessage());
-        } else if (e instanceof javax.net.ssl.SSLException) {
-            // A peer that does not speak TLS (a port scan, a plaintext client, garbage) is the peer's problem,
-            // and a flood of them must not flood the log: DEBUG. The error stays in error() and the futures.
-            LOG.log(System.Logger.Level.DEBUG, () -> "TLS error on " + channel + ", closing it: " + e);
-        } else if (!(e instanceof StreamBufferFullException)) {
-            LOG.log(System.Logger.Level.WARNING, "error on " + channel + ", closing it", e);
-        }
-        closeOnLoop(e);
-    }
-
-    private static boolean isReset(Throwable e) {
-        String m = e.getMessage();
-        return e instanceof java.net.SocketException
-                || e instanceof java.nio.channels.ClosedChannelException
-                || (e instanceof IOException && m != null
-                        && (m.contains("reset") || m.contains("Broken pipe") || m.contains("aborted")));
-    }
-
-    private void closeOnLoop(Throwable cause) {
-        if (closed) {
-            if (successor != null) {
-                successor.closeOnLoop(cause); // handed over by startTls: the same connection
-            }
-            return;
-        }
-        closed = true;
-        error = cause;
-        completeWrites(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
-        onClose(cause);
-        // Data already buffered may still satisfy the pending read (a readUntilClose always is).
-        PendingRead r = read;
-        if (r != null) {
-            try {
-                if (!satisfyRead()) {
-                    read = null;
-                    fail(r.future, new StreamClosedException(cause), r.context);
-                }
-            } catch (IOException unsatisfiable) {
-                read = null;
-                fail(r.future, new StreamClosedException(cause != null ? cause : unsatisfiable), r.context);
-            }
-        }
-        if (registered >= 0 && !loop.isClosed()) {
-            loop.removeHandler(channel);
-        }
-        closeChannelQuietly();
-        if (!noWriteFutures() || connectFuture != null) {
-            StreamClosedException closedError = new StreamClosedException(cause);
-            while (!noWriteFutures()) {
-                PendingWrite w = writeFutures.poll();
-                fail(w.future(), closedError, w.context());
-            }
-            if (connectFuture != null) {
-                fail(connectFuture, closedError, connectContext);
-                connectFuture = null;
-            }
-        }
-        if (writeQueue != null) {
-            writeQueue.clear();
-        }
-        if (closeCallback != null) {
-            if (!loop.isClosed()) {
-                loop.addCallback(closeCallback);
-            }
-            closeCallback = null;
-        }
-    }
-
     /** True once the stream closed (by either side). Any thread. */
     public boolean closed() {
-        return closed;
+        return core.closed;
     }
 
     /** What closed the stream, or null (open, or closed cleanly). Any thread. */
     public Throwable error() {
-        return error;
+        return core.error;
     }
 
     /** True while a read is pending. Loop thread (a snapshot elsewhere). */
     public boolean reading() {
-        return read != null;
+        return reads.pending();
     }
 
     /** True while written data waits for the kernel. Loop thread (a snapshot elsewhere). */
     public boolean writing() {
-        return !nothingQueued();
+        return !writes.isEmpty();
     }
 
     /**
@@ -1246,7 +410,7 @@ public class IOStream implements AutoCloseable {
      * (a snapshot elsewhere).
      */
     public int bufferedReadBytes() {
-        return end - start;
+        return reads.buffered();
     }
 
     /**
@@ -1255,14 +419,14 @@ public class IOStream implements AutoCloseable {
      * was dropped. Loop thread (a snapshot elsewhere).
      */
     public long bufferedWriteBytes() {
-        return bytesQueued - bytesWritten;
+        return writes.unsent();
     }
 
     /** Sets TCP_NODELAY; errors on a closing socket are ignored. Any thread. */
     public void setNoDelay(boolean noDelay) {
         onLoop(() -> {
             try {
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, noDelay);
+                core.transport.setNoDelay(noDelay);
             } catch (IOException | UnsupportedOperationException e) {
                 LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + channel, e);
             }
@@ -1271,7 +435,7 @@ public class IOStream implements AutoCloseable {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + channel + (closed ? ", closed" : "") + "]";
+        return getClass().getSimpleName() + "[" + channel + (core.closed ? ", closed" : "") + "]";
     }
 
     // ================================================================== helpers
@@ -1316,31 +480,5 @@ public class IOStream implements AutoCloseable {
     /** The failure of an operation handed to a closed loop. */
     StreamClosedException loopClosed() {
         return new StreamClosedException(new RejectedExecutionException("the stream's IOLoop is closed: " + loop));
-    }
-
-    private void closeChannelQuietly() {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "error closing " + channel, e);
-        }
-    }
-
-    private static <T> void complete(CompletableFuture<T> future, Object value, Context context) {
-        @SuppressWarnings("unchecked")
-        T v = (T) value;
-        if (context == Context.empty() || context == Context.current()) {
-            future.complete(v);
-        } else {
-            context.run(() -> future.complete(v));
-        }
-    }
-
-    private static void fail(CompletableFuture<?> future, Throwable error, Context context) {
-        if (context == Context.empty() || context == Context.current()) {
-            future.completeExceptionally(error);
-        } else {
-            context.run(() -> future.completeExceptionally(error));
-        }
     }
 }
