@@ -4,6 +4,7 @@ import io.eddy.ioloop.Handler;
 import io.eddy.ioloop.IOLoop;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -79,6 +80,24 @@ final class ChannelTransport implements Transport, Handler<SocketChannel> {
     @Override
     public boolean onConnected() {
         return true;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        try {
+            return (InetSocketAddress) channel.getRemoteAddress();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        try {
+            return (InetSocketAddress) channel.getLocalAddress();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     @Override

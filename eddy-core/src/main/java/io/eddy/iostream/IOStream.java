@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
 
@@ -72,6 +73,10 @@ public class IOStream implements AutoCloseable {
     // thread, where StreamCore keeps the state and runs connect, events and close; Reads serves reads from a
     // ReadBuffer, WriteQueue sends or queues writes; both move bytes through a Transport: ChannelTransport,
     // or TlsTransport layered over it (SSLIOStream).
+    static {
+        NativeStreams.install(); // Eddy's servers and clients reach native streams through StreamAccess
+    }
+
     private final SocketChannel channel;
     private final IOLoop loop;
     private final StreamOptions options;
@@ -99,12 +104,9 @@ public class IOStream implements AutoCloseable {
      * With {@code layer} non-null, the stream's transport is {@code layer.apply(core, theChannelsTransport)}:
      * how {@link SSLIOStream} puts TLS between the stream and its channel.
      */
-    @SuppressWarnings("this-escape") // the core only keeps the reference: nothing calls the stream before it is built
     IOStream(SocketChannel channel, IOLoop loop, StreamOptions options,
              BiFunction<StreamCore, Transport, Transport> layer) {
-        this.channel = Objects.requireNonNull(channel, "channel");
-        this.loop = Objects.requireNonNull(loop, "loop");
-        this.options = Objects.requireNonNull(options, "options");
+        this(Objects.requireNonNull(channel, "channel"), core -> new ChannelTransport(channel, core), loop, options, layer);
         try {
             channel.configureBlocking(false);
         } catch (java.nio.channels.ClosedChannelException e) {
@@ -112,14 +114,45 @@ public class IOStream implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make " + channel + " non-blocking", e);
         }
-        this.core = new StreamCore(this, channel, loop, options, layer);
+    }
+
+    /**
+     * A stream on the socket {@code socketTransport} makes: a JDK {@code channel}'s, or (channel null) a
+     * native descriptor's on an epoll loop ({@link NativeStreams}).
+     */
+    @SuppressWarnings("this-escape") // the core only keeps the reference: nothing calls the stream before it is built
+    IOStream(SocketChannel channel, Function<StreamCore, Transport> socketTransport, IOLoop loop, StreamOptions options,
+             BiFunction<StreamCore, Transport, Transport> layer) {
+        this.channel = channel;
+        this.loop = Objects.requireNonNull(loop, "loop");
+        this.options = Objects.requireNonNull(options, "options");
+        this.core = new StreamCore(this, socketTransport, loop, options, layer);
         this.reads = core.reads;
         this.writes = core.writes;
     }
 
-    /** The channel this stream reads and writes. */
+    /**
+     * The JDK channel this stream reads and writes, or null if the stream owns its socket natively (the
+     * streams of {@link io.eddy.tcp.TCPServer} and {@link io.eddy.tcp.TCPClient} on an {@code epoll} loop):
+     * use {@link #remoteAddress()} and {@link #setNoDelay} then.
+     */
     public SocketChannel channel() {
         return channel;
+    }
+
+    /** The peer's address, or null if not connected (or unknown). Any thread. */
+    public java.net.InetSocketAddress remoteAddress() {
+        return core.transport.remoteAddress();
+    }
+
+    /** This end's address, or null if not bound (or closed, or unknown). Any thread. */
+    public java.net.InetSocketAddress localAddress() {
+        return core.transport.localAddress();
+    }
+
+    /** The options this stream was made with. */
+    StreamOptions options() {
+        return options;
     }
 
     /** The loop this stream runs on. */
@@ -332,7 +365,8 @@ public class IOStream implements AutoCloseable {
             }
             SSLIOStream tls;
             try {
-                tls = new SSLIOStream(channel, loop, options, ctx, serverSide, serverHostname);
+                tls = channel != null ? new SSLIOStream(channel, loop, options, ctx, serverSide, serverHostname)
+                        : NativeStreams.tlsOver(this, ctx, serverSide, serverHostname);
                 tls.setHandshakeTimeout(handshakeTimeout); // on the loop thread: before the handshake starts
             } catch (RuntimeException e) {
                 fail(future, e, context);
@@ -428,14 +462,14 @@ public class IOStream implements AutoCloseable {
             try {
                 core.transport.setNoDelay(noDelay);
             } catch (IOException | UnsupportedOperationException e) {
-                LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + channel, e);
+                LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + core.transport, e);
             }
         }, () -> { }); // a closed loop: moot
     }
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + channel + (core.closed ? ", closed" : "") + "]";
+        return getClass().getSimpleName() + "[" + (channel != null ? channel : core.transport) + (core.closed ? ", closed" : "") + "]";
     }
 
     // ================================================================== helpers

@@ -8,6 +8,7 @@ import io.eddy.ioloop.internal.NativeSockets;
 import io.eddy.ioloop.internal.PollKey;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -53,9 +54,23 @@ final class NativeTransport implements Transport, FdHandler {
         return fd;
     }
 
-    /** The peer, if known (accepted, or connected by this transport). */
-    InetSocketAddress remote() {
-        return remote;
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return connected ? remote : null;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        int socket = fd;
+        if (socket < 0) {
+            return null;
+        }
+        // Any thread: its own errno capture and memory, not the loop's.
+        try (Arena arena = Arena.ofConfined()) {
+            return NativeSockets.localAddress(new LibC.Errno(arena), socket, arena);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /**

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -59,7 +60,7 @@ public class SSLIOStream extends IOStream {
     public SSLIOStream(SocketChannel channel, IOLoop loop, StreamOptions options, SSLContext ctx,
                        boolean serverSide, String serverHostname) {
         super(channel, loop, options,
-                (core, below) -> new TlsTransport(below, core, newEngine(channel, ctx, serverSide, serverHostname)));
+                (core, below) -> new TlsTransport(below, core, newEngine(portOf(channel), ctx, serverSide, serverHostname)));
         tls = (TlsTransport) core.transport;
         if (channel.isConnected()) {
             // If the loop closes before it starts the handshake, the stream closes: waitForHandshake fails.
@@ -67,8 +68,32 @@ public class SSLIOStream extends IOStream {
         }
     }
 
+    /**
+     * A TLS stream on a native socket (see {@link NativeStreams}): {@code remote} is the peer if the socket is
+     * connected already (the handshake then starts on the loop's next iteration), null if it will connect.
+     */
+    @SuppressWarnings("this-escape") // as the public constructor
+    SSLIOStream(Function<StreamCore, Transport> socketTransport, InetSocketAddress remote, IOLoop loop,
+                StreamOptions options, SSLContext ctx, boolean serverSide, String serverHostname) {
+        super(null, socketTransport, loop, options, (core, below) -> new TlsTransport(below, core,
+                newEngine(remote == null ? -1 : remote.getPort(), ctx, serverSide, serverHostname)));
+        tls = (TlsTransport) core.transport;
+        if (remote != null) {
+            handOff(tls::startHandshakeOnLoop, () -> close(loopClosed()));
+        }
+    }
+
+    /** The peer's port of a connected channel (it keys the client's session cache), else -1. */
+    private static int portOf(SocketChannel channel) {
+        try {
+            return channel.getRemoteAddress() instanceof InetSocketAddress a ? a.getPort() : -1;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     /** An engine for one connection: client side verifies the certificate and host name; TLS 1.3 and 1.2 only. */
-    private static SSLEngine newEngine(SocketChannel channel, SSLContext ctx, boolean serverSide, String serverHostname) {
+    private static SSLEngine newEngine(int port, SSLContext ctx, boolean serverSide, String serverHostname) {
         Objects.requireNonNull(ctx, "ctx");
         SSLEngine engine;
         if (serverSide) {
@@ -76,14 +101,6 @@ public class SSLIOStream extends IOStream {
             engine.setUseClientMode(false);
         } else {
             Objects.requireNonNull(serverHostname, "serverHostname");
-            int port = -1;
-            try {
-                if (channel.getRemoteAddress() instanceof InetSocketAddress a) {
-                    port = a.getPort();
-                }
-            } catch (IOException e) {
-                // unknown port: it only keys the session cache
-            }
             engine = ctx.createSSLEngine(serverHostname, port);
             engine.setUseClientMode(true);
             SSLParameters params = engine.getSSLParameters();

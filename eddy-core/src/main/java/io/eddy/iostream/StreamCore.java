@@ -10,6 +10,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import javax.net.ssl.SSLException;
 
 import static io.eddy.iostream.Futures.complete;
@@ -51,13 +52,14 @@ final class StreamCore {
     private IOStream successor;
 
     /**
-     * @param layer null, or what puts a layer (TLS) between the stream and the channel's transport
+     * @param socketTransport makes the transport on the socket: a JDK channel's, or a native descriptor's
+     * @param layer           null, or what puts a layer (TLS) between the stream and the socket's transport
      */
-    StreamCore(IOStream stream, SocketChannel channel, IOLoop loop, StreamOptions options,
+    StreamCore(IOStream stream, Function<StreamCore, Transport> socketTransport, IOLoop loop, StreamOptions options,
                BiFunction<StreamCore, Transport, Transport> layer) {
         this.stream = stream;
         this.loop = loop;
-        Transport socket = new ChannelTransport(channel, this);
+        Transport socket = socketTransport.apply(this);
         this.transport = layer == null ? socket : layer.apply(this, socket);
         this.reads = new Reads(this, transport, options);
         this.writes = new WriteQueue(this, transport, options.maxWriteBufferSize());
@@ -249,9 +251,9 @@ final class StreamCore {
         } else if (e instanceof SSLException) {
             // A peer that does not speak TLS (a port scan, a plaintext client, garbage) is the peer's problem,
             // and a flood of them must not flood the log: DEBUG. The error stays in error() and the futures.
-            LOG.log(System.Logger.Level.DEBUG, () -> "TLS error on " + stream.channel() + ", closing it: " + e);
+            LOG.log(System.Logger.Level.DEBUG, () -> "TLS error on " + stream + ", closing it: " + e);
         } else if (!(e instanceof StreamBufferFullException)) {
-            LOG.log(System.Logger.Level.WARNING, "error on " + stream.channel() + ", closing it", e);
+            LOG.log(System.Logger.Level.WARNING, "error on " + stream + ", closing it", e);
         }
         closeOnLoop(e);
     }
@@ -286,7 +288,7 @@ final class StreamCore {
         try {
             transport.close();
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "error closing " + stream.channel(), e);
+            LOG.log(System.Logger.Level.DEBUG, "error closing " + stream, e);
         }
         if (!writes.noFutures() || connectFuture != null) {
             StreamClosedException closedError = new StreamClosedException(cause);

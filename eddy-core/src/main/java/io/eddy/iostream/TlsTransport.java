@@ -4,6 +4,7 @@ import io.eddy.ioloop.IOLoop;
 import io.eddy.ioloop.Timeout;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -93,7 +94,7 @@ final class TlsTransport implements Transport {
         handshakeTimer = loop.callLater(left, () -> {
             handshakeTimer = null;
             if (!handshakeDone && !core.closed) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "TLS handshake timed out on " + core.stream.channel());
+                LOG.log(System.Logger.Level.DEBUG, () -> "TLS handshake timed out on " + core.stream);
                 core.stream.close(new SSLHandshakeException("TLS handshake not finished within " + limit));
             }
         });
@@ -114,7 +115,7 @@ final class TlsTransport implements Transport {
         try {
             startHandshake();
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "TLS error on " + core.stream.channel() + ", closing it: " + e);
+            LOG.log(System.Logger.Level.WARNING, "TLS error on " + core.stream + ", closing it: " + e);
             core.stream.close(e);
             return;
         }
@@ -518,5 +519,20 @@ final class TlsTransport implements Transport {
         ByteBuffer bigger = ByteBuffer.allocate(Math.max(size, b.remaining() + size));
         bigger.put(b).flip();
         return bigger;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return below.remoteAddress();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return below.localAddress();
+    }
+
+    @Override
+    public String toString() {
+        return "TLS over " + below;
     }
 }

@@ -3,6 +3,7 @@ package io.eddy.iostream;
 import io.eddy.ioloop.IOLoop;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 
@@ -22,7 +23,7 @@ import java.nio.ByteBuffer;
  * <p>Threads: the stream's loop thread only, except that {@link #onClose} and {@link #close} also run on the
  * thread that closes a stream whose loop has closed (the stream then calls nothing else). Not thread-safe.
  */
-sealed interface Transport permits ChannelTransport, TlsTransport {
+sealed interface Transport permits ChannelTransport, NativeTransport, TlsTransport {
 
     // ---- bytes
 
@@ -60,6 +61,12 @@ sealed interface Transport permits ChannelTransport, TlsTransport {
      * first (a TLS handshake), and will call {@link StreamCore#transportReady} once it has.
      */
     boolean onConnected() throws IOException;
+
+    /** The peer's address, or null if not connected or unknown. Any thread. */
+    InetSocketAddress remoteAddress();
+
+    /** The local address, or null if unbound, closed or unknown. Any thread. */
+    InetSocketAddress localAddress();
 
     /** Sets TCP_NODELAY. */
     void setNoDelay(boolean on) throws IOException;

@@ -2,6 +2,8 @@ package io.eddy.tcp;
 
 import io.eddy.ioloop.Handler;
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.NativeIO;
+import io.eddy.ioloop.internal.NativeSupport;
 import io.eddy.ioloop.internal.QuietLog;
 import io.eddy.ioloop.Timeout;
 
@@ -36,10 +38,21 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
 
     private static final System.Logger LOG = System.getLogger("io.eddy.tcp");
 
+    /** A connection for a native stream: its descriptor (owned by the callee from now on) and peer. */
+    @FunctionalInterface
+    interface DescriptorCallback {
+        void accept(int fd, InetSocketAddress remote);
+    }
+
+    /** Accepts one connection and hands it over; false when none was waiting. */
+    @FunctionalInterface
+    private interface Intake {
+        boolean acceptOne() throws IOException;
+    }
+
     private final IOLoop loop;
     private final ServerSocketChannel server;
-    private final BiConsumer<SocketChannel, InetSocketAddress> callback;
-    private final Acceptor acceptor;
+    private final Intake intake;
 
     private boolean removed;
     /** Accept failures since the last accept that did not fail. */
@@ -49,20 +62,55 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
     private Duration backoff = FIRST_BACKOFF;
     private Timeout retry;
 
+    /** Accepts JDK channels with {@code acceptor} and hands each to {@code callback}. */
     AcceptHandler(IOLoop loop, ServerSocketChannel server, BiConsumer<SocketChannel, InetSocketAddress> callback,
                   Acceptor acceptor) {
         this.loop = loop;
         this.server = server;
-        this.callback = callback;
-        this.acceptor = acceptor;
+        this.intake = () -> {
+            SocketChannel connection = acceptor.accept(server);
+            if (connection == null) {
+                return false;
+            }
+            handOver(connection, callback);
+            return true;
+        };
+    }
+
+    /**
+     * Accepts native descriptors (accept4 on the listening channel's descriptor, epoll loops) and hands each
+     * to {@code callback}: no {@code SocketChannel} per connection.
+     */
+    AcceptHandler(IOLoop loop, ServerSocketChannel server, NativeIO io, DescriptorCallback callback) {
+        this.loop = loop;
+        this.server = server;
+        int listening = NativeSupport.fdOf(server);
+        this.intake = () -> {
+            if (!server.isOpen()) {
+                throw new ClosedChannelException();
+            }
+            int fd = io.accept(listening);
+            if (fd < 0) {
+                return false;
+            }
+            InetSocketAddress remote = io.acceptedPeer();
+            try {
+                callback.accept(fd, remote);
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (RuntimeException | Error e) {
+                reportLater(e);
+            }
+            return true;
+        };
     }
 
     @Override
     public void handle(ServerSocketChannel channel, int events) {
         for (int i = 0; i < Sockets.ACCEPTS_PER_EVENT && !removed; i++) {
-            SocketChannel connection;
+            boolean accepted;
             try {
-                connection = acceptor.accept(server);
+                accepted = intake.acceptOne();
             } catch (ClosedChannelException closed) {
                 return; // the server was closed; the loop drops its registration
             } catch (IOException e) {
@@ -72,10 +120,9 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
                 continue;
             }
             acceptWorked();
-            if (connection == null) {
+            if (!accepted) {
                 return;
             }
-            handOver(connection);
         }
     }
 
@@ -139,7 +186,7 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
         }
     }
 
-    private void handOver(SocketChannel connection) {
+    private void handOver(SocketChannel connection, BiConsumer<SocketChannel, InetSocketAddress> callback) {
         InetSocketAddress remote;
         try {
             connection.configureBlocking(false);
@@ -158,10 +205,18 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
         } catch (VirtualMachineError e) {
             throw e;
         } catch (RuntimeException | Error e) {
-            loop.addCallback(() -> {
-                throw e; // reported by the loop like a handler's exception, after this batch
-            });
+            reportLater(e);
         }
+    }
+
+    /** Reports {@code e} (a RuntimeException or an Error) on the loop like a handler's exception, after this batch. */
+    private void reportLater(Throwable e) {
+        loop.addCallback(() -> {
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw (Error) e;
+        });
     }
 
     /** EMFILE, ENFILE, ENOBUFS, ENOMEM, recognised by the JDK's (strerror) message. */

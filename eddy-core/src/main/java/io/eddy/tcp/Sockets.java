@@ -1,6 +1,7 @@
 package io.eddy.tcp;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.NativeIO;
 
 import java.io.IOException;
 import java.net.BindException;
@@ -268,6 +269,25 @@ public final class Sockets {
         Objects.requireNonNull(server, "server");
         Objects.requireNonNull(callback, "callback");
         Objects.requireNonNull(acceptor, "acceptor");
+        checkBound(server);
+        AcceptHandler handler = new AcceptHandler(loop, server, callback, acceptor);
+        loop.addHandler(server, handler, IOLoop.READ);
+        return handler::remove;
+    }
+
+    /**
+     * {@link #addAcceptHandler} for native streams on an epoll loop: connections are accepted as descriptors
+     * (accept4 on {@code server}'s own descriptor) and never become {@code SocketChannel}s.
+     */
+    static Runnable addNativeAcceptHandler(IOLoop loop, ServerSocketChannel server, NativeIO io,
+                                           AcceptHandler.DescriptorCallback callback) {
+        checkBound(server);
+        AcceptHandler handler = new AcceptHandler(loop, server, io, callback);
+        loop.addHandler(server, handler, IOLoop.READ);
+        return handler::remove;
+    }
+
+    private static void checkBound(ServerSocketChannel server) {
         final Object local;
         try {
             local = server.getLocalAddress();
@@ -277,9 +297,6 @@ public final class Sockets {
         if (!(local instanceof InetSocketAddress)) {
             throw new IllegalArgumentException("server socket is not bound to an internet address: " + server);
         }
-        AcceptHandler handler = new AcceptHandler(loop, server, callback, acceptor);
-        loop.addHandler(server, handler, IOLoop.READ);
-        return handler::remove;
     }
 
     // ---------------------------------------------------------------- isValidIp

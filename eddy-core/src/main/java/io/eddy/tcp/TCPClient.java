@@ -3,6 +3,7 @@ package io.eddy.tcp;
 import io.eddy.ioloop.IOLoop;
 import io.eddy.ioloop.Timeout;
 import io.eddy.iostream.IOStream;
+import io.eddy.iostream.internal.StreamAccess;
 import io.eddy.iostream.StreamClosedException;
 
 import java.io.IOException;
@@ -362,6 +363,10 @@ public final class TCPClient {
     static IOStream newStream(InetSocketAddress address, ConnectOptions options, IOLoop loop) throws IOException {
         if (address.isUnresolved()) {
             throw new UnknownHostException("unresolved address: " + address);
+        }
+        StreamAccess streams = StreamAccess.get();
+        if (options.sourceAddress() == null && streams.isNative(loop)) {
+            return streams.unconnected(loop, options.streamOptions()); // its connect opens a native socket
         }
         SocketChannel channel = null;
         try {

@@ -1,9 +1,12 @@
 package io.eddy.tcp;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.LoopAccess;
+import io.eddy.ioloop.internal.NativeIO;
 import io.eddy.ioloop.PeriodicCallback;
 import io.eddy.iostream.IOStream;
 import io.eddy.iostream.SSLIOStream;
+import io.eddy.iostream.internal.StreamAccess;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -260,7 +263,19 @@ public final class TCPServer {
         Acceptor(IOLoop loop, ServerSocketChannel socket) {
             this.loop = loop;
             this.socket = socket;
-            this.remover = Sockets.addAcceptHandler(loop, socket, this::accepted);
+            NativeIO io = LoopAccess.get().nativeIO(loop);
+            this.remover = io != null ? Sockets.addNativeAcceptHandler(loop, socket, io, this::accepted)
+                    : Sockets.addAcceptHandler(loop, socket, this::accepted);
+        }
+
+        /** On an epoll loop: the connection as a native stream, no SocketChannel. */
+        private void accepted(int fd, InetSocketAddress address) {
+            StreamAccess streams = StreamAccess.get();
+            IOStream stream = options.sslContext() == null
+                    ? streams.accepted(loop, fd, address, options.streamOptions())
+                    : streams.acceptedTls(loop, fd, address, options.streamOptions(), options.sslContext(),
+                    options.handshakeTimeout());
+            serve(stream, address);
         }
 
         private void accepted(SocketChannel channel, InetSocketAddress address) {
@@ -272,6 +287,10 @@ public final class TCPServer {
                 tls.setHandshakeTimeout(options.handshakeTimeout());
                 stream = tls;
             }
+            serve(stream, address);
+        }
+
+        private void serve(IOStream stream, InetSocketAddress address) {
             if (streams.size() >= pruneAt) {
                 // Forget closed streams; pruning only when the set doubled keeps accepts O(1) amortised.
                 streams.removeIf(IOStream::closed);

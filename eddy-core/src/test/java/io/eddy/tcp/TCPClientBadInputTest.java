@@ -20,6 +20,7 @@ import java.util.concurrent.RejectedExecutionException;
 import static io.eddy.ioloop.BadInput.assertFails;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -55,7 +56,7 @@ class TCPClientBadInputTest {
     /** Connects with {@code client} on the loop and closes the stream: the client works. */
     private void assertConnects(TCPClient client, ConnectOptions options) throws Exception {
         IOStream stream = loop.runSync(() -> client.connect("127.0.0.1", port(), options), TIMEOUT);
-        assertTrue(stream.channel().isConnected());
+        assertNotNull(stream.remoteAddress(), "connected");
         stream.close();
     }
 

@@ -169,10 +169,10 @@ class TCPClientTest {
 
         IOStream stream = open(run(loop, () -> new TCPClient().connect("127.0.0.1", addressOf(server).getPort())));
 
-        assertEquals(addressOf(server), stream.channel().getRemoteAddress());
+        assertEquals(addressOf(server), stream.remoteAddress());
         assertSame(loop, stream.loop());
         try (SocketChannel accepted = server.accept()) {
-            assertEquals(stream.channel().getLocalAddress(), accepted.getRemoteAddress());
+            assertEquals(stream.localAddress(), accepted.getRemoteAddress());
         }
     }
 
@@ -206,7 +206,7 @@ class TCPClientTest {
 
         IOStream stream = open(run(loop, () -> client.connect("localhost", port)));
 
-        assertEquals(v4, stream.channel().getRemoteAddress());
+        assertEquals(v4, stream.remoteAddress());
         assertTrue(loop.time() < HAPPY_EYEBALLS_NANOS, "won at " + loop.time() + " ns, not at the 300 ms timer");
         assertEquals(List.of(v6, v4), recorder.addresses());
         assertEquals(0, recorder.attempt(v4).startedAt(), "the IPv4 attempt started on the IPv6 failure");
@@ -241,7 +241,7 @@ class TCPClientTest {
         IOStream stream = open(run(loop, () -> new TCPClient().connect("127.0.0.1", addressOf(server).getPort(),
                 options)));
 
-        assertEquals(source, stream.channel().getLocalAddress());
+        assertEquals(source, stream.localAddress());
         try (SocketChannel accepted = server.accept()) {
             assertEquals(source, accepted.getRemoteAddress());
         }
@@ -296,7 +296,7 @@ class TCPClientTest {
 
         assertSame(loopThread, attemptThread.get());
         assertSame(loop, stream.loop());
-        assertEquals(addressOf(server), stream.channel().getRemoteAddress());
+        assertEquals(addressOf(server), stream.remoteAddress());
     }
 
     // ------------------------------------------------------------------ Happy Eyeballs (fake attempts, virtual time)

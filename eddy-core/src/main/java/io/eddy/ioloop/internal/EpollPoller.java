@@ -142,7 +142,7 @@ public final class EpollPoller implements Poller {
     }
 
     /** This loop's native scratch for socket I/O (made on first use). Owner thread only. */
-    public NativeIO io() {
+    public synchronized NativeIO io() {
         NativeIO n = io;
         if (n == null) {
             io = n = new NativeIO(arena, errno);

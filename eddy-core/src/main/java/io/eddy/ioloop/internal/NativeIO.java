@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -34,6 +35,8 @@ public final class NativeIO {
     private final long msghdrAddress;
 
     private final MemorySegment small;
+    private final MemorySegment peer;
+    private final MemorySegment peerLength;
     private ByteBuffer lastDirect;
     private long lastDirectAddress;
 
@@ -49,6 +52,8 @@ public final class NativeIO {
         this.msghdrAddress = msghdr.address();
         this.msghdr = msghdr;
         this.small = arena.allocate(256, 8);
+        this.peer = arena.allocate(NativeSockets.SOCKADDR_SIZE, 8);
+        this.peerLength = arena.allocate(4, 4);
     }
 
     /** Reads from {@code fd} into {@code dst}'s remaining bytes: as {@link NativeSockets#read}; advances its position. */
@@ -131,6 +136,19 @@ public final class NativeIO {
             lastDirect = b;
         }
         return lastDirectAddress;
+    }
+
+    /**
+     * Accepts a connection on listening socket {@code fd}: its descriptor (non-blocking, close-on-exec), or -1
+     * when none is waiting; {@link #acceptedPeer()} is then its peer. Throws for EMFILE and the like.
+     */
+    public int accept(int fd) throws IOException {
+        return NativeSockets.accept(errno, fd, peer, peerLength);
+    }
+
+    /** The peer of the connection {@link #accept} returned last. */
+    public InetSocketAddress acceptedPeer() throws IOException {
+        return NativeSockets.decode(peer);
     }
 
     /**

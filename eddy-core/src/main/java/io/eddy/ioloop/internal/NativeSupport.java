@@ -25,7 +25,7 @@ public final class NativeSupport {
     }
 
     /** The file descriptor behind a JDK channel. Only when {@link #unavailableReason()} is null. */
-    static int fdOf(SelectableChannel channel) {
+    public static int fdOf(SelectableChannel channel) {
         try {
             return (int) FD_VAL.invoke(channel);
         } catch (Throwable t) {

@@ -1,0 +1,75 @@
+package io.eddy.iostream;
+
+import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.LoopAccess;
+import io.eddy.ioloop.internal.NativeIO;
+import io.eddy.iostream.internal.StreamAccess;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import javax.net.ssl.SSLContext;
+
+/**
+ * Streams on native sockets ({@link NativeTransport}), for Eddy's servers and clients on epoll loops, which
+ * reach them through {@link StreamAccess}. Threads: as {@link StreamAccess}.
+ */
+final class NativeStreams extends StreamAccess {
+
+    private static final LoopAccess LOOPS = LoopAccess.get();
+
+    static void install() {
+        StreamAccess.install(new NativeStreams());
+    }
+
+    @Override
+    public boolean isNative(IOLoop loop) {
+        return LOOPS.nativeIO(loop) != null;
+    }
+
+    @Override
+    public IOStream accepted(IOLoop loop, int fd, InetSocketAddress remote, StreamOptions options) {
+        NativeIO io = io(loop);
+        return new IOStream(null, core -> new NativeTransport(core, io, fd, remote), loop, options, null);
+    }
+
+    @Override
+    public SSLIOStream acceptedTls(IOLoop loop, int fd, InetSocketAddress remote, StreamOptions options,
+                                   SSLContext ctx, Duration handshakeTimeout) {
+        NativeIO io = io(loop);
+        SSLIOStream tls = new SSLIOStream(core -> new NativeTransport(core, io, fd, remote), remote, loop, options,
+                ctx, true, null);
+        tls.setHandshakeTimeout(handshakeTimeout);
+        return tls;
+    }
+
+    @Override
+    public IOStream unconnected(IOLoop loop, StreamOptions options) {
+        NativeIO io = io(loop);
+        return new IOStream(null, core -> new NativeTransport(core, io, -1, null), loop, options, null);
+    }
+
+    @Override
+    public SSLIOStream unconnectedTls(IOLoop loop, StreamOptions options, SSLContext ctx, String serverHostname) {
+        NativeIO io = io(loop);
+        return new SSLIOStream(core -> new NativeTransport(core, io, -1, null), null, loop, options, ctx, false,
+                serverHostname);
+    }
+
+    /** startTls on a native stream: the new TLS stream takes the descriptor over. Loop thread. */
+    static SSLIOStream tlsOver(IOStream plain, SSLContext ctx, boolean serverSide, String serverHostname) {
+        NativeTransport socket = (NativeTransport) plain.core.transport;
+        InetSocketAddress remote = socket.remoteAddress();
+        NativeIO io = io(plain.loop());
+        int fd = socket.handOver();
+        return new SSLIOStream(core -> new NativeTransport(core, io, fd, remote), remote, plain.loop(),
+                plain.options(), ctx, serverSide, serverHostname);
+    }
+
+    private static NativeIO io(IOLoop loop) {
+        NativeIO io = LOOPS.nativeIO(loop);
+        if (io == null) {
+            throw new IllegalStateException("native streams need the epoll backend; " + loop + " runs " + loop.backend());
+        }
+        return io;
+    }
+}
