@@ -153,6 +153,7 @@ final class StreamCore {
                     return;
                 }
             }
+            int socketEvents = events;
             events = transport.onEvents(events);
             if (closed) {
                 return;
@@ -163,11 +164,29 @@ final class StreamCore {
             if (!closed && (events & IOLoop.WRITE) != 0) {
                 writes.flush();
             }
+            if (!closed && (socketEvents & IOLoop.ERROR) != 0) {
+                onSocketError(socketEvents);
+            }
         } catch (IOException | RuntimeException e) {
             closeQuietlyOrLoud(e);
         }
         if (!closed) {
             updateInterest();
+        }
+    }
+
+    /**
+     * The epoll backend reports a socket's error or hang-up whatever the interest, on every poll while it lasts
+     * (java.nio never reports either). Reads and writes had their turn first (data that arrived before is
+     * delivered). An error (a reset) closes the stream with it. A hang-up (both directions shut) closes it once
+     * nothing waits on it any more, as Tornado does; until then the pending read or write gets the socket's
+     * end of stream or error from the kernel.
+     */
+    private void onSocketError(int events) {
+        if ((events & 0x008) != 0) {
+            closeQuietlyOrLoud(new java.net.SocketException("Connection reset (the socket reported an error)"));
+        } else if (!reads.pending() && writes.isEmpty()) {
+            stream.close(null);
         }
     }
 

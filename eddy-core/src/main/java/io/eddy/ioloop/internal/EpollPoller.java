@@ -33,8 +33,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * closed) while events of the same poll are still to be dispatched is marked dead, and its events are
  * dropped: a descriptor number the kernel reuses within one batch cannot reach the old handler.
  *
- * <p>Events: EPOLLIN (and EPOLLRDHUP) is READ, EPOLLOUT is WRITE, EPOLLERR and EPOLLHUP are ERROR, which
- * the kernel reports whatever the interest. On a server channel READ means acceptable; on a connecting
+ * <p>Events: EPOLLIN (and EPOLLRDHUP) is READ, EPOLLOUT is WRITE, EPOLLERR (0x008) and EPOLLHUP (0x010) are
+ * the two bits of ERROR (0x018), reported as the kernel sets them, whatever the interest. On a server channel READ means acceptable; on a connecting
  * channel WRITE (or ERROR) means the connect finished or failed.
  *
  * <p>Owner thread only (see {@link Poller}), except {@link #wakeup()}.
@@ -258,9 +258,8 @@ public final class EpollPoller implements Poller {
             if ((ready & LibC.EPOLLOUT) != 0) {
                 loopEvents |= WRITE;
             }
-            if ((ready & (LibC.EPOLLERR | LibC.EPOLLHUP)) != 0) {
-                loopEvents |= ERROR;
-            }
+            // ERROR is epoll's two bits, kept apart: 0x008 an error is pending, 0x010 hung up.
+            loopEvents |= ready & (LibC.EPOLLERR | LibC.EPOLLHUP);
             out.add(key, loopEvents);
             collected++;
         }
