@@ -48,6 +48,9 @@ final class StreamCore {
     private CompletableFuture<IOStream> connectFuture;
     private Context connectContext;
     private Runnable closeCallback;
+    /** The socket hung up (epoll): it is not watched any more; see {@link #onSocketError}. */
+    private boolean hungUp;
+    private boolean hungUpServiceQueued;
     /** The TLS stream this one handed its channel to (startTls); closing this closes that. */
     private IOStream successor;
 
@@ -178,20 +181,38 @@ final class StreamCore {
     /**
      * The epoll backend reports a socket's error or hang-up whatever the interest, on every poll while it lasts
      * (java.nio never reports either). Reads and writes had their turn first (data that arrived before is
-     * delivered). An error (a reset) closes the stream with it. A hang-up (both directions shut) closes it once
-     * nothing waits on it any more, as Tornado does; until then the pending read or write gets the socket's
-     * end of stream or error from the kernel.
+     * delivered). An error (a reset) closes the stream with it. A hang-up (both directions shut) loses nothing:
+     * the kernel still holds what the peer sent before it, so the stream stops watching the socket, which
+     * would only report the hang-up again, and serves later reads and writes straight from it (a read then
+     * gets the data, then the end of stream; a write, the broken pipe).
      */
     private void onSocketError(int events) {
         if ((events & 0x008) != 0) {
             closeQuietlyOrLoud(new java.net.SocketException("Connection reset (the socket reported an error)"));
-        } else if (!reads.pending() && writes.isEmpty()) {
-            stream.close(null);
+        } else {
+            hungUp = true;
+            transport.deregister();
         }
+    }
+
+    /** After a hang-up the socket reports nothing more: what waits on it is served from the loop instead. */
+    private void serveHungUp() {
+        if (hungUpServiceQueued || (!reads.pending() && writes.isEmpty())) {
+            return;
+        }
+        hungUpServiceQueued = true;
+        loop.addCallback(() -> {
+            hungUpServiceQueued = false;
+            handleEvents(IOLoop.READ | IOLoop.WRITE);
+        });
     }
 
     /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
     void updateInterest() {
+        if (hungUp) {
+            serveHungUp();
+            return;
+        }
         int events;
         if (connecting) {
             events = IOLoop.WRITE; // the connect's outcome; reads and writes wait for it
