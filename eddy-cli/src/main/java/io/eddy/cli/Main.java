@@ -41,7 +41,8 @@ public final class Main implements Runnable {
         CommandLine cmd = new CommandLine(new Main())
                 .addSubcommand(new EchoCommand(out, err))
                 .addSubcommand(new BenchCommand(out, err))
-                .setParameterExceptionHandler(Main::usageError);
+                .setParameterExceptionHandler(Main::usageError)
+                .setExecutionExceptionHandler(Main::backendUnavailable);
         cmd.setOut(new PrintWriter(out, true));
         cmd.setErr(new PrintWriter(err, true));
         return cmd.execute(args);
@@ -59,6 +60,19 @@ public final class Main implements Runnable {
         String message = e.getMessage().replaceAll("\\s*\\R\\s*", " ").strip();
         cmd.getErr().println("eddy: " + message + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
         return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /**
+     * An IOLoop backend named by {@code -Deddy.backend} that cannot run here (epoll without the flags it needs):
+     * one line saying what is missing, exit code 1. Anything else is a bug and keeps its stack trace.
+     */
+    private static int backendUnavailable(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) throws Exception {
+        if ((e instanceof IllegalStateException || e instanceof IllegalArgumentException)
+                && e.getMessage() != null && e.getMessage().contains("IOLoop backend")) {
+            cmd.getErr().println("eddy: " + e.getMessage());
+            return 1;
+        }
+        throw e;
     }
 
     /** The version Maven wrote into {@code version.properties}. */

@@ -40,11 +40,32 @@ public final class EddyProcess implements AutoCloseable {
 
     /** Runs eddy behind {@code launcher} (a command that execs its arguments). */
     public EddyProcess(List<String> launcher, String... args) throws IOException {
+        this(command(launcher, List.of("-jar", jar()), args));
+    }
+
+    /**
+     * Starts {@code java -cp eddy.jar io.eddy.cli.Main ARGS}: the jar on the class path, so without the flags its
+     * manifest gives {@code java -jar}.
+     */
+    public static EddyProcess onClassPath(String... args) throws IOException {
+        return new EddyProcess(command(List.of(), List.of("-cp", jar(), "io.eddy.cli.Main"), args));
+    }
+
+    private static String jar() {
         String jar = System.getProperty("eddy.jar");
         assertNotNull(jar, "system property eddy.jar (set by failsafe)");
+        return jar;
+    }
+
+    private static List<String> command(List<String> launcher, List<String> javaArgs, String... args) {
         List<String> command = new ArrayList<>(launcher);
-        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar));
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(javaArgs);
         command.addAll(List.of(args));
+        return command;
+    }
+
+    private EddyProcess(List<String> command) throws IOException {
         process = new ProcessBuilder(command).start();
         readers.add(pump(process.getInputStream(), stdout::add));
         readers.add(pump(process.getErrorStream(), line -> stderr.append(line).append('\n')));
