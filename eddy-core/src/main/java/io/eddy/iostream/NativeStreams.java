@@ -29,14 +29,14 @@ final class NativeStreams extends StreamAccess {
     @Override
     public IOStream accepted(IOLoop loop, int fd, InetSocketAddress remote, StreamOptions options) {
         NativeIO io = io(loop);
-        return new IOStream(null, core -> new NativeTransport(core, io, fd, remote), loop, options, null);
+        return new IOStream(null, core -> new NativeTransport(core, io, fd), loop, options, null);
     }
 
     @Override
     public SSLIOStream acceptedTls(IOLoop loop, int fd, InetSocketAddress remote, StreamOptions options,
                                    SSLContext ctx, Duration handshakeTimeout) {
         NativeIO io = io(loop);
-        SSLIOStream tls = new SSLIOStream(core -> new NativeTransport(core, io, fd, remote), remote, loop, options,
+        SSLIOStream tls = new SSLIOStream(core -> new NativeTransport(core, io, fd), remote, loop, options,
                 ctx, true, null);
         tls.setHandshakeTimeout(handshakeTimeout);
         return tls;
@@ -45,13 +45,13 @@ final class NativeStreams extends StreamAccess {
     @Override
     public IOStream unconnected(IOLoop loop, StreamOptions options) {
         NativeIO io = io(loop);
-        return new IOStream(null, core -> new NativeTransport(core, io, -1, null), loop, options, null);
+        return new IOStream(null, core -> new NativeTransport(core, io, -1), loop, options, null);
     }
 
     @Override
     public SSLIOStream unconnectedTls(IOLoop loop, StreamOptions options, SSLContext ctx, String serverHostname) {
         NativeIO io = io(loop);
-        return new SSLIOStream(core -> new NativeTransport(core, io, -1, null), null, loop, options, ctx, false,
+        return new SSLIOStream(core -> new NativeTransport(core, io, -1), null, loop, options, ctx, false,
                 serverHostname);
     }
 
@@ -61,7 +61,7 @@ final class NativeStreams extends StreamAccess {
         InetSocketAddress remote = socket.remoteAddress();
         NativeIO io = io(plain.loop());
         int fd = socket.handOver();
-        return new SSLIOStream(core -> new NativeTransport(core, io, fd, remote), remote, plain.loop(),
+        return new SSLIOStream(core -> new NativeTransport(core, io, fd), remote, plain.loop(),
                 plain.options(), ctx, serverSide, serverHostname);
     }
 

@@ -38,14 +38,14 @@ final class NativeTransport implements Transport, FdHandler {
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
     private boolean connected;
-    private InetSocketAddress remote;
+    /** The address being connected to, for the connect's error message; null otherwise (held by nobody). */
+    private InetSocketAddress connectingTo;
 
-    /** A transport on the connected socket {@code fd} (accepted). */
-    NativeTransport(StreamCore core, NativeIO io, int fd, InetSocketAddress remote) {
+    /** A transport on the connected socket {@code fd} (accepted), or, with -1, one that {@link #connect}s. */
+    NativeTransport(StreamCore core, NativeIO io, int fd) {
         this.core = core;
         this.io = io;
         this.fd = fd;
-        this.remote = remote;
         this.connected = fd >= 0;
     }
 
@@ -54,9 +54,18 @@ final class NativeTransport implements Transport, FdHandler {
         return fd;
     }
 
+    /** Asked of the kernel (getpeername), not kept: an idle connection holds no address objects. */
     @Override
     public InetSocketAddress remoteAddress() {
-        return connected ? remote : null;
+        int socket = fd;
+        if (!connected || socket < 0) {
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) { // any thread: its own errno capture and memory
+            return NativeSockets.remoteAddress(new LibC.Errno(arena), socket, arena);
+        } catch (IOException e) {
+            return null; // the peer is gone
+        }
     }
 
     @Override
@@ -122,9 +131,12 @@ final class NativeTransport implements Transport, FdHandler {
         if (fd >= 0) {
             throw new IllegalStateException("already connected or connecting");
         }
-        remote = inet;
+        connectingTo = inet;
         fd = NativeSockets.open(io.errno(), NativeSockets.familyOf(inet.getAddress()));
         connected = NativeSockets.connect(io.errno(), fd, inet, io.scratch());
+        if (connected) {
+            connectingTo = null;
+        }
         return connected;
     }
 
@@ -133,7 +145,8 @@ final class NativeTransport implements Transport, FdHandler {
         if (connected) {
             return true;
         }
-        NativeSockets.finishConnect(io.errno(), fd, remote, io.scratch());
+        NativeSockets.finishConnect(io.errno(), fd, connectingTo, io.scratch());
+        connectingTo = null;
         connected = true;
         return true;
     }
@@ -219,6 +232,6 @@ final class NativeTransport implements Transport, FdHandler {
 
     @Override
     public String toString() {
-        return "socket fd " + fd + (remote != null ? " to " + remote : "");
+        return "socket fd " + fd + (connectingTo != null ? " connecting to " + connectingTo : "");
     }
 }
