@@ -2,7 +2,8 @@ package io.eddy.bench;
 
 import io.eddy.ioloop.IOLoop;
 import io.eddy.iostream.IOStream;
-import io.eddy.iostream.StreamOptions;
+import io.eddy.tcp.TCPClient;
+import io.eddy.tcp.TCPServer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -11,18 +12,15 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
@@ -40,13 +38,18 @@ import java.util.function.BiConsumer;
  *       read, and writes it back.</li>
  * </ul>
  *
+ * <p>The two streams are a {@link TCPServer}'s and a {@link TCPClient}'s, on the loop's backend ({@code backend}
+ * parameter): on {@code nio} they read and write JDK {@code SocketChannel}s, on {@code epoll} they own native
+ * sockets.
+ *
  * <pre>{@code
  * java -jar eddy-bench/target/benchmarks.jar StreamEchoBenchmark -prof gc
  * }</pre>
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "--enable-native-access=ALL-UNNAMED",
+        "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED"})
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class StreamEchoBenchmark {
@@ -57,10 +60,11 @@ public class StreamEchoBenchmark {
 
     @State(Scope.Benchmark)
     public static class Pair {
+        @Param({"nio", "epoll"})
+        public String backend;
         IOLoop loop;
         Thread thread;
-        SocketChannel clientChannel;
-        SocketChannel serverChannel;
+        TCPServer tcpServer;
         IOStream client;
         IOStream server;
         final byte[] message = new byte[SIZE];
@@ -116,33 +120,41 @@ public class StreamEchoBenchmark {
             client.readInto(clientIn.clear(), false).whenComplete(clientRead);
         }
 
-        void open() throws IOException {
-            try (ServerSocketChannel listener = ServerSocketChannel.open()) {
-                listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-                clientChannel = SocketChannel.open(listener.getLocalAddress());
-                serverChannel = listener.accept();
-            }
-            clientChannel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
-            serverChannel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
-            loop = IOLoop.create();
-            client = new IOStream(clientChannel, loop, StreamOptions.defaults());
-            server = new IOStream(serverChannel, loop, StreamOptions.defaults());
+        void open() throws Exception {
+            loop = IOLoop.builder().backend(backend).build();
             thread = loop.startInNewThread("eddy-stream-bench");
+            CompletableFuture<IOStream> accepted = new CompletableFuture<>();
+            tcpServer = new TCPServer((stream, address) -> {
+                accepted.complete(stream);
+                return null;
+            });
+            loop.submit(() -> {
+                tcpServer.listen(0, "127.0.0.1");
+                return null;
+            }).get(10, TimeUnit.SECONDS);
+            int port = tcpServer.addresses().get(0).getPort();
+            client = loop.submit(() -> new TCPClient().connect("127.0.0.1", port)).get(10, TimeUnit.SECONDS)
+                    .get(10, TimeUnit.SECONDS);
+            server = accepted.get(10, TimeUnit.SECONDS);
+            client.setNoDelay(true);
+            server.setNoDelay(true);
         }
 
         @TearDown(Level.Trial)
         public void stop() throws Exception {
-            loop.shutdown().get(10, TimeUnit.SECONDS);
+            loop.submit(() -> {
+                tcpServer.stop();
+                return null;
+            }).get(10, TimeUnit.SECONDS);
+            loop.shutdown().get(10, TimeUnit.SECONDS); // closes both streams' sockets
             thread.join();
-            clientChannel.close();
-            serverChannel.close();
         }
     }
 
     @State(Scope.Benchmark)
     public static class ReadIntoPair extends Pair {
         @Setup(Level.Trial)
-        public void start() throws IOException {
+        public void start() throws Exception {
             open();
             loop.addCallback(startReadInto);
         }
@@ -151,7 +163,7 @@ public class StreamEchoBenchmark {
     @State(Scope.Benchmark)
     public static class ReadBytesPair extends Pair {
         @Setup(Level.Trial)
-        public void start() throws IOException {
+        public void start() throws Exception {
             open();
             loop.addCallback(startReadBytes);
         }
