@@ -9,6 +9,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -72,6 +73,23 @@ public final class SideBySide {
             String key = op + params;
             rows.computeIfAbsent(key, k -> new Result<?>[2])[column] = r.getPrimaryResult();
             units.putIfAbsent(key, r.getPrimaryResult().getScoreUnit());
+        }
+        // A parameter of Eddy's side only (its backend): each of its rows faces Netty's one row of the operation.
+        for (String key : List.copyOf(rows.keySet())) {
+            Result<?>[] netty = rows.get(key);
+            if (key.contains(" ") || netty[0] != null || netty[1] == null) {
+                continue;
+            }
+            boolean paired = false;
+            for (Map.Entry<String, Result<?>[]> row : rows.entrySet()) {
+                if (row.getKey().startsWith(key + " (") && row.getValue()[1] == null) {
+                    row.getValue()[1] = netty[1];
+                    paired = true;
+                }
+            }
+            if (paired) {
+                rows.remove(key);
+            }
         }
         int width = Math.max("Operation".length(), rows.keySet().stream().mapToInt(String::length).max().orElse(0));
         StringBuilder out = new StringBuilder();
