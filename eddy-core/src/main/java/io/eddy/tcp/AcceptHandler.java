@@ -2,6 +2,7 @@ package io.eddy.tcp;
 
 import io.eddy.ioloop.Handler;
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.LibC;
 import io.eddy.ioloop.internal.NativeIO;
 import io.eddy.ioloop.internal.NativeSupport;
 import io.eddy.ioloop.internal.QuietLog;
@@ -93,7 +94,14 @@ final class AcceptHandler implements Handler<ServerSocketChannel> {
             if (fd < 0) {
                 return false;
             }
-            InetSocketAddress remote = io.acceptedPeer();
+            InetSocketAddress remote;
+            try {
+                remote = io.acceptedPeer();
+            } catch (IOException e) {
+                LibC.closeQuietly(fd); // ours until handed over
+                LOG.log(DEBUG, "accepted connection on " + local() + " has no readable peer address; closing it", e);
+                return true;
+            }
             try {
                 callback.accept(fd, remote);
             } catch (VirtualMachineError e) {
