@@ -23,7 +23,7 @@ final class NativeStreams extends StreamAccess {
 
     @Override
     public boolean isNative(IOLoop loop) {
-        return LOOPS.nativeIO(loop) != null;
+        return !loop.isClosed() && LOOPS.nativeIO(loop) != null; // a closed loop: the channel path fails it cleanly
     }
 
     @Override
@@ -36,8 +36,8 @@ final class NativeStreams extends StreamAccess {
     public SSLIOStream acceptedTls(IOLoop loop, int fd, InetSocketAddress remote, StreamOptions options,
                                    SSLContext ctx, Duration handshakeTimeout) {
         NativeIO io = io(loop);
-        SSLIOStream tls = new SSLIOStream(core -> new NativeTransport(core, io, fd), remote, loop, options,
-                ctx, true, null);
+        SSLIOStream tls = new SSLIOStream(core -> new NativeTransport(core, io, fd), true, remote.getPort(), loop,
+                options, ctx, true, null);
         tls.setHandshakeTimeout(handshakeTimeout);
         return tls;
     }
@@ -51,18 +51,24 @@ final class NativeStreams extends StreamAccess {
     @Override
     public SSLIOStream unconnectedTls(IOLoop loop, StreamOptions options, SSLContext ctx, String serverHostname) {
         NativeIO io = io(loop);
-        return new SSLIOStream(core -> new NativeTransport(core, io, -1), null, loop, options, ctx, false,
+        return new SSLIOStream(core -> new NativeTransport(core, io, -1), false, -1, loop, options, ctx, false,
                 serverHostname);
     }
 
     /** startTls on a native stream: the new TLS stream takes the descriptor over. Loop thread. */
     static SSLIOStream tlsOver(IOStream plain, SSLContext ctx, boolean serverSide, String serverHostname) {
         NativeTransport socket = (NativeTransport) plain.core.transport;
-        InetSocketAddress remote = socket.remoteAddress();
         NativeIO io = io(plain.loop());
+        boolean connected = socket.isConnected();
+        InetSocketAddress remote = socket.remoteAddress();
         int fd = socket.handOver();
-        return new SSLIOStream(core -> new NativeTransport(core, io, fd), remote, plain.loop(),
-                plain.options(), ctx, serverSide, serverHostname);
+        try {
+            return new SSLIOStream(core -> new NativeTransport(core, io, fd), connected,
+                    remote == null ? -1 : remote.getPort(), plain.loop(), plain.options(), ctx, serverSide, serverHostname);
+        } catch (RuntimeException | Error e) {
+            socket.takeBack(fd); // the plain stream stays usable, as on a JDK channel
+            throw e;
+        }
     }
 
     private static NativeIO io(IOLoop loop) {

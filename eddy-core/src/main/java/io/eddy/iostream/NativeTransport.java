@@ -32,8 +32,8 @@ final class NativeTransport implements Transport, FdHandler {
     private final StreamCore core;
     /** The loop's native scratch: errno and buffers of the loop thread. */
     private final NativeIO io;
-    /** The socket; -1 before a connect opened one and once closed. */
-    private int fd;
+    /** The socket; -1 before a connect opened one and once closed. Taken with {@link #take()} to close it once. */
+    private volatile int fd;
     private PollKey key;
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
@@ -88,9 +88,27 @@ final class NativeTransport implements Transport, FdHandler {
      */
     int handOver() {
         deregister();
-        int handed = fd;
-        fd = -1;
-        return handed;
+        return take();
+    }
+
+    /** Undoes {@link #handOver} when the stream that was to take the descriptor could not be made. */
+    void takeBack(int handed) {
+        fd = handed;
+    }
+
+    /** The descriptor, now owned by the caller alone (-1 if none): whoever closes it takes it first. */
+    private int take() {
+        return (int) FD.getAndSet(this, -1);
+    }
+
+    private static final java.lang.invoke.VarHandle FD;
+
+    static {
+        try {
+            FD = java.lang.invoke.MethodHandles.lookup().findVarHandle(NativeTransport.class, "fd", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     @Override
@@ -213,9 +231,10 @@ final class NativeTransport implements Transport, FdHandler {
             return;
         }
         deregister(); // first: the number may be reused the moment it is closed
-        int closing = fd;
-        fd = -1;
-        LibC.closeQuietly(closing);
+        int closing = take();
+        if (closing >= 0) {
+            LibC.closeQuietly(closing);
+        }
     }
 
     @Override
@@ -223,8 +242,7 @@ final class NativeTransport implements Transport, FdHandler {
         // The loop closes with its channels and has removed the registration already.
         key = null;
         registered = -1;
-        int closing = fd;
-        fd = -1;
+        int closing = take();
         if (closing >= 0) {
             LibC.closeQuietly(closing);
         }

@@ -69,16 +69,16 @@ public class SSLIOStream extends IOStream {
     }
 
     /**
-     * A TLS stream on a native socket (see {@link NativeStreams}): {@code remote} is the peer if the socket is
-     * connected already (the handshake then starts on the loop's next iteration), null if it will connect.
+     * A TLS stream on a native socket (see {@link NativeStreams}). If {@code connected}, the handshake starts on
+     * the loop's next iteration; otherwise after {@link #connect}. {@code port}: the peer's, or -1.
      */
     @SuppressWarnings("this-escape") // as the public constructor
-    SSLIOStream(Function<StreamCore, Transport> socketTransport, InetSocketAddress remote, IOLoop loop,
+    SSLIOStream(Function<StreamCore, Transport> socketTransport, boolean connected, int port, IOLoop loop,
                 StreamOptions options, SSLContext ctx, boolean serverSide, String serverHostname) {
         super(null, socketTransport, loop, options, (core, below) -> new TlsTransport(below, core,
-                newEngine(remote == null ? -1 : remote.getPort(), ctx, serverSide, serverHostname)));
+                newEngine(port, ctx, serverSide, serverHostname)));
         tls = (TlsTransport) core.transport;
-        if (remote != null) {
+        if (connected) {
             handOff(tls::startHandshakeOnLoop, () -> close(loopClosed()));
         }
     }

@@ -191,13 +191,14 @@ final class StreamCore {
             closeQuietlyOrLoud(new java.net.SocketException("Connection reset (the socket reported an error)"));
         } else {
             hungUp = true;
-            transport.deregister();
+            transport.interest(0); // taken out of the epoll set, still registered: close(true) finds it
         }
     }
 
     /** After a hang-up the socket reports nothing more: what waits on it is served from the loop instead. */
     private void serveHungUp() {
-        if (hungUpServiceQueued || (!reads.pending() && writes.isEmpty())) {
+        boolean watchingForClose = closeCallback != null && reads.bufferEmpty();
+        if (hungUpServiceQueued || (!reads.pending() && writes.isEmpty() && !watchingForClose)) {
             return;
         }
         hungUpServiceQueued = true;

@@ -1,6 +1,7 @@
 package io.eddy.tcp;
 
 import io.eddy.ioloop.IOLoop;
+import io.eddy.ioloop.internal.LibC;
 import io.eddy.ioloop.internal.LoopAccess;
 import io.eddy.ioloop.internal.NativeIO;
 import io.eddy.ioloop.PeriodicCallback;
@@ -271,10 +272,16 @@ public final class TCPServer {
         /** On an epoll loop: the connection as a native stream, no SocketChannel. */
         private void accepted(int fd, InetSocketAddress address) {
             StreamAccess streams = StreamAccess.get();
-            IOStream stream = options.sslContext() == null
-                    ? streams.accepted(loop, fd, address, options.streamOptions())
-                    : streams.acceptedTls(loop, fd, address, options.streamOptions(), options.sslContext(),
-                    options.handshakeTimeout());
+            IOStream stream;
+            try {
+                stream = options.sslContext() == null
+                        ? streams.accepted(loop, fd, address, options.streamOptions())
+                        : streams.acceptedTls(loop, fd, address, options.streamOptions(), options.sslContext(),
+                        options.handshakeTimeout());
+            } catch (RuntimeException | Error e) {
+                LibC.closeQuietly(fd); // no stream owns it (a TLS context that cannot make an engine, say)
+                throw e;
+            }
             serve(stream, address);
         }
 

@@ -123,7 +123,7 @@ public final class EpollPoller implements Poller {
         int slot = allocateSlot();
         EpollKey key = new EpollKey(channel, attachment, events, fd, slot);
         int mask = epollMask(events);
-        if (ctl(LibC.EPOLL_CTL_ADD, fd, mask, slot) < 0) {
+        if (mask != 0 && ctl(LibC.EPOLL_CTL_ADD, fd, mask, slot) < 0) {
             int e = errno.value();
             // EEXIST: the number belonged to a channel closed while registered in a way the kernel kept
             // (a duplicate of its descriptor still open); take the registration over.
@@ -132,6 +132,7 @@ public final class EpollPoller implements Poller {
                 throw failure("epoll_ctl(ADD fd " + fd + ")", e == LibC.EEXIST ? errno.value() : e);
             }
         }
+        key.inKernel = mask != 0;
         slots[slot] = key;
         EpollKey previous = byChannel.put(channel, key);
         if (previous != null) {
@@ -157,11 +158,13 @@ public final class EpollPoller implements Poller {
     public PollKey registerFd(int fd, int events, Object attachment) throws IOException {
         int slot = allocateSlot();
         EpollKey key = new EpollKey(null, attachment, events, fd, slot);
-        if (ctl(LibC.EPOLL_CTL_ADD, fd, epollMask(events), slot) < 0) {
+        int mask = epollMask(events);
+        if (mask != 0 && ctl(LibC.EPOLL_CTL_ADD, fd, mask, slot) < 0) {
             int e = errno.value();
             freeSlot(slot);
             throw failure("epoll_ctl(ADD fd " + fd + ")", e);
         }
+        key.inKernel = mask != 0;
         slots[slot] = key;
         fdKeys++;
         return key;
@@ -181,11 +184,15 @@ public final class EpollPoller implements Poller {
         }
         int mask = epollMask(events);
         k.events = events;
-        if (mask != k.mask) {
-            if (ctl(LibC.EPOLL_CTL_MOD, k.fd, mask, k.slot) < 0) {
-                throw new IllegalStateException(failure("epoll_ctl(MOD fd " + k.fd + ")", errno.value()));
+        if (mask != k.mask || (mask != 0) != k.inKernel) {
+            // No interest: out of the epoll set, since the kernel reports errors and hang-ups whatever the mask,
+            // on every poll while they last (a paused handler would spin). Back in when interest returns.
+            int op = mask == 0 ? LibC.EPOLL_CTL_DEL : k.inKernel ? LibC.EPOLL_CTL_MOD : LibC.EPOLL_CTL_ADD;
+            if (ctl(op, k.fd, mask, k.slot) < 0) {
+                throw new IllegalStateException(failure("epoll_ctl(" + op + ", fd " + k.fd + ")", errno.value()));
             }
             k.mask = mask;
+            k.inKernel = mask != 0;
         }
     }
 
@@ -198,12 +205,14 @@ public final class EpollPoller implements Poller {
         k.removed = true;
         if (k.channel() == null) {
             fdKeys--;
-            ctl(LibC.EPOLL_CTL_DEL, k.fd, 0, 0); // the owner closes the descriptor after this, never before
+            if (k.inKernel) {
+                ctl(LibC.EPOLL_CTL_DEL, k.fd, 0, 0); // the owner closes the descriptor after this, never before
+            }
         } else {
             byChannel.remove(k.channel(), k);
             // A closed channel's descriptor left the epoll set when it was closed, and its number may belong
             // to another registration by now: only an open one is removed by number.
-            if (k.channel().isOpen()) {
+            if (k.inKernel && k.channel().isOpen()) {
                 ctl(LibC.EPOLL_CTL_DEL, k.fd, 0, 0);
             }
         }
@@ -297,8 +306,10 @@ public final class EpollPoller implements Poller {
         while (waking.get() != 0) {
             Thread.yield(); // a wakeup that saw the poller open finishes its write first
         }
-        for (EpollKey key : byChannel.values()) {
-            key.removed = true;
+        for (EpollKey key : slots) {
+            if (key != null) {
+                key.removed = true;
+            }
         }
         byChannel.clear();
         Arrays.fill(slots, null);
@@ -453,6 +464,8 @@ public final class EpollPoller implements Poller {
         final int fd;
         final int slot;
         int mask;
+        /** In the kernel's epoll set: only while the mask is not empty. */
+        boolean inKernel;
         boolean removed;
 
         EpollKey(SelectableChannel channel, Object attachment, int events, int fd, int slot) {

@@ -38,6 +38,8 @@ public final class NativeIO {
     private final MemorySegment peer;
     private final MemorySegment peerLength;
     private ByteBuffer lastDirect;
+    private ByteBuffer lastWritten;
+    private long lastWrittenAddress;
     private long lastDirectAddress;
 
     NativeIO(Arena arena, LibC.Errno errno) {
@@ -71,7 +73,7 @@ public final class NativeIO {
     /** Writes {@code src}'s remaining bytes to {@code fd}: as {@link NativeSockets#write}; advances its position. */
     public int write(int fd, ByteBuffer src) throws IOException {
         long n = src.isDirect()
-                ? NativeSockets.writeAt(errno, fd, address(src) + src.position(), src.remaining())
+                ? NativeSockets.writeAt(errno, fd, writeAddress(src) + src.position(), src.remaining())
                 : NativeSockets.write(errno, fd, MemorySegment.ofBuffer(src));
         if (n > 0) {
             src.position(src.position() + (int) n);
@@ -97,13 +99,15 @@ public final class NativeIO {
                 continue;
             }
             long base;
+            boolean cut = false;
             if (b.isDirect()) {
-                base = address(b) + b.position();
+                base = writeAddress(b) + b.position();
             } else {
                 int room = (int) (STAGING_SIZE - staged);
                 if (room == 0) {
                     break;
                 }
+                cut = length > room;
                 length = Math.min(length, room);
                 MemorySegment.copy(MemorySegment.ofBuffer(b), 0, staging, staged, length);
                 base = stagingAddress + staged;
@@ -113,6 +117,9 @@ public final class NativeIO {
             iovecs.set(JAVA_LONG, entry, base);
             iovecs.set(JAVA_LONG, entry + 8, length);
             iov++;
+            if (cut) {
+                break; // the rest of this buffer goes next time: nothing after it may go before it
+            }
         }
         if (iov == 0) {
             return 0;
@@ -129,13 +136,22 @@ public final class NativeIO {
         return n;
     }
 
-    /** The native address of direct buffer {@code b}'s index 0. */
+    /** The native address of direct buffer {@code b}'s index 0 (reads: usually the loop thread's scratch buffer). */
     private long address(ByteBuffer b) {
         if (b != lastDirect) {
             lastDirectAddress = MemorySegment.ofBuffer(b.duplicate().clear()).address();
             lastDirect = b;
         }
         return lastDirectAddress;
+    }
+
+    /** As {@link #address}, with a cache of its own, so that a read and a write per message each hit theirs. */
+    private long writeAddress(ByteBuffer b) {
+        if (b != lastWritten) {
+            lastWrittenAddress = MemorySegment.ofBuffer(b.duplicate().clear()).address();
+            lastWritten = b;
+        }
+        return lastWrittenAddress;
     }
 
     /**
