@@ -186,4 +186,37 @@ class NativeSocketsTest {
         assertTrue(e.getMessage().contains("bind") && e.getMessage().contains(String.valueOf(taken.getPort()))
                 && e.getMessage().contains("in use"), e.getMessage());
     }
+
+    @Test
+    void aGatheringWriteWhoseHeapBufferOverflowsTheStagingAreaKeepsTheOrder() throws IOException {
+        int[] p = connectedPair(InetAddress.getLoopbackAddress());
+        NativeIO io = new NativeIO(arena, errno);
+        byte[] big = new byte[70_000]; // more than the 64 KiB staging area: its tail must go before what follows
+        for (int i = 0; i < big.length; i++) {
+            big[i] = (byte) (i % 251);
+        }
+        java.nio.ByteBuffer heap = java.nio.ByteBuffer.wrap(big);
+        java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(100);
+        for (int i = 0; i < 100; i++) {
+            direct.put(i, (byte) 0x7f);
+        }
+        java.nio.ByteBuffer[] srcs = {heap, direct};
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((heap.hasRemaining() || direct.hasRemaining()) && System.nanoTime() - deadline < 0) {
+            io.write(p[0], srcs, 2);
+        }
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        MemorySegment in = arena.allocate(16_384);
+        while (got.size() < big.length + 100 && System.nanoTime() - deadline < 0) {
+            long n = NativeSockets.read(errno, p[1], in);
+            if (n > 0) {
+                got.write(in.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), 0, (int) n);
+            } else {
+                await(p[1], Poller.READ);
+            }
+        }
+        byte[] expected = java.util.Arrays.copyOf(big, big.length + 100);
+        java.util.Arrays.fill(expected, big.length, expected.length, (byte) 0x7f);
+        assertArrayEquals(expected, got.toByteArray(), "every byte, in order");
+    }
 }
