@@ -164,6 +164,11 @@ final class NativeTransport implements Transport, FdHandler {
             return true;
         }
         NativeSockets.finishConnect(io.errno(), fd, connectingTo, io.scratch());
+        try {
+            NativeSockets.remoteAddress(io.errno(), fd, io.scratch());
+        } catch (IOException notYet) {
+            return false; // no error, but no peer either (ENOTCONN): still connecting
+        }
         connectingTo = null;
         connected = true;
         return true;
