@@ -234,17 +234,7 @@ public final class NativeSockets {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        if (n > 0) {
-            return n;
-        }
-        if (n == 0) {
-            return buffer.byteSize() == 0 ? 0 : -1;
-        }
-        int errno = e.value();
-        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
-            return 0;
-        }
-        throw failure("read", errno);
+        return received(e, n, buffer.byteSize());
     }
 
     /** Sends from {@code buffer} (native or heap): the bytes sent, 0 if the socket buffer is full. No SIGPIPE. */
@@ -255,14 +245,7 @@ public final class NativeSockets {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        if (n >= 0) {
-            return n;
-        }
-        int errno = e.value();
-        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
-            return 0;
-        }
-        throw failure("write", errno);
+        return sent(e, n);
     }
 
     /**
@@ -280,14 +263,7 @@ public final class NativeSockets {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        if (n >= 0) {
-            return n;
-        }
-        int errno = e.value();
-        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
-            return 0;
-        }
-        throw failure("write", errno);
+        return sent(e, n);
     }
 
     /** {@link #read} into native memory at {@code address}, {@code length} bytes. */
@@ -298,17 +274,7 @@ public final class NativeSockets {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-        if (n > 0) {
-            return n;
-        }
-        if (n == 0) {
-            return length == 0 ? 0 : -1;
-        }
-        int errno = e.value();
-        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
-            return 0;
-        }
-        throw failure("read", errno);
+        return received(e, n, length);
     }
 
     /** {@link #write} from native memory at {@code address}, {@code length} bytes. */
@@ -334,14 +300,7 @@ public final class NativeSockets {
     }
 
     private static long sent(LibC.Errno e, long n) throws IOException {
-        if (n >= 0) {
-            return n;
-        }
-        int errno = e.value();
-        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
-            return 0;
-        }
-        throw failure("write", errno);
+        return sent(e, n);
     }
 
     // ---------------------------------------------------------------- options and addresses
