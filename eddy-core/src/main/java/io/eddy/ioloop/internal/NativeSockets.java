@@ -299,8 +299,31 @@ public final class NativeSockets {
         return sent(e, n);
     }
 
+    /** A read's result: the bytes, -1 at end of stream, 0 for EAGAIN/EINTR; throws for an error. */
+    private static long received(LibC.Errno e, long n, long asked) throws IOException {
+        if (n > 0) {
+            return n;
+        }
+        if (n == 0) {
+            return asked == 0 ? 0 : -1;
+        }
+        int errno = e.value();
+        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
+            return 0;
+        }
+        throw failure("read", errno);
+    }
+
+    /** A send's result: the bytes, 0 for EAGAIN/EINTR (the socket buffer is full); throws for an error. */
     private static long sent(LibC.Errno e, long n) throws IOException {
-        return sent(e, n);
+        if (n >= 0) {
+            return n;
+        }
+        int errno = e.value();
+        if (errno == LibC.EAGAIN || errno == LibC.EINTR) {
+            return 0;
+        }
+        throw failure("write", errno);
     }
 
     // ---------------------------------------------------------------- options and addresses
