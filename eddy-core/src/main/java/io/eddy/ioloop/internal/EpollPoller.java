@@ -70,8 +70,6 @@ public final class EpollPoller implements Poller {
     private int[] freeSlots = new int[64];
     private int freeCount;
     private int nextSlot;
-    /** Registrations of descriptors without a channel ({@link #registerFd}). */
-    private int fdKeys;
     /** Registrations at the last sweep for closed channels; the next sweep comes when this doubles. */
     private int sweptSize = 32;
 
@@ -166,7 +164,6 @@ public final class EpollPoller implements Poller {
         }
         key.inKernel = mask != 0;
         slots[slot] = key;
-        fdKeys++;
         return key;
     }
 
@@ -204,7 +201,6 @@ public final class EpollPoller implements Poller {
         }
         k.removed = true;
         if (k.channel() == null) {
-            fdKeys--;
             if (k.inKernel) {
                 ctl(LibC.EPOLL_CTL_DEL, k.fd, 0, 0); // the owner closes the descriptor after this, never before
             }
@@ -316,11 +312,6 @@ public final class EpollPoller implements Poller {
         LibC.close(errno, wakeFd);
         LibC.close(errno, epfd);
         arena.close();
-    }
-
-    /** Number of live registrations, for tests. */
-    int size() {
-        return byChannel.size();
     }
 
     // ---------------------------------------------------------------- helpers
