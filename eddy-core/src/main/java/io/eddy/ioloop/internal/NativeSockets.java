@@ -85,7 +85,6 @@ public final class NativeSockets {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO, CRITICAL_HEAP);
     private static final MethodHandle SEND = LINKER.downcallHandle(LINKER.defaultLookup().find("send").orElseThrow(),
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), ERRNO, CRITICAL_HEAP);
-    private static final MethodHandle SENDMSG = bind("sendmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     // The same calls with native addresses as plain longs: no MemorySegment made per call on the data path.
     private static final MethodHandle RECV_AT = bind("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle SEND_AT = bind("send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
@@ -248,24 +247,6 @@ public final class NativeSockets {
         return sent(e, n);
     }
 
-    /**
-     * Sends {@code count} native buffers described by {@code iovecs} (each {@link #IOVEC_SIZE} bytes: base, length)
-     * in one call; {@code msghdr} is {@link #MSGHDR_SIZE} bytes of scratch. The bytes sent, 0 if the socket
-     * buffer is full. No SIGPIPE.
-     */
-    public static long writev(LibC.Errno e, int fd, MemorySegment iovecs, int count, MemorySegment msghdr) throws IOException {
-        msghdr.fill((byte) 0);
-        msghdr.set(ADDRESS, 16, iovecs);        // msg_iov
-        msghdr.set(JAVA_LONG, 24, count);       // msg_iovlen
-        long n;
-        try {
-            n = (long) SENDMSG.invokeExact(e.state, fd, msghdr, MSG_NOSIGNAL);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-        return sent(e, n);
-    }
-
     /** {@link #read} into native memory at {@code address}, {@code length} bytes. */
     public static long readAt(LibC.Errno e, int fd, long address, long length) throws IOException {
         long n;
@@ -288,7 +269,10 @@ public final class NativeSockets {
         return sent(e, n);
     }
 
-    /** {@link #writev} with the msghdr (its iovecs filled in) at native {@code msghdr}. */
+    /**
+     * Sends the buffers a {@code struct msghdr} at native {@code msghdr} describes (its {@code msg_iov} and
+     * {@code msg_iovlen} filled in), in one call: the bytes sent, 0 if the socket buffer is full. No SIGPIPE.
+     */
     public static long sendmsgAt(LibC.Errno e, int fd, long msghdr) throws IOException {
         long n;
         try {
