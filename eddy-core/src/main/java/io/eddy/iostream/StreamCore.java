@@ -48,9 +48,6 @@ final class StreamCore {
     private CompletableFuture<IOStream> connectFuture;
     private Context connectContext;
     private Runnable closeCallback;
-    /** The socket hung up (epoll): it is not watched any more; see {@link #onSocketError}. */
-    private boolean hungUp;
-    private boolean hungUpServiceQueued;
     /** The TLS stream this one handed its channel to (startTls); closing this closes that. */
     private IOStream successor;
 
@@ -179,41 +176,19 @@ final class StreamCore {
     }
 
     /**
-     * The epoll backend reports a socket's error or hang-up whatever the interest, on every poll while it lasts
-     * (java.nio never reports either). Reads and writes had their turn first (data that arrived before is
-     * delivered). An error (a reset) closes the stream with it. A hang-up (both directions shut) loses nothing:
-     * the kernel still holds what the peer sent before it, so the stream stops watching the socket, which
-     * would only report the hang-up again, and serves later reads and writes straight from it (a read then
-     * gets the data, then the end of stream; a write, the broken pipe).
+     * The epoll backend reports a socket's error or hang-up (java.nio never does). Reads and writes had their
+     * turn first (data that arrived before is delivered). An error (a reset) closes the stream with it. A
+     * hang-up needs nothing here: the pending read gets the data, then the end of stream; with nothing pending
+     * the interest goes to none, which takes the socket out of the epoll set until a read wants it again.
      */
     private void onSocketError(int events) {
         if ((events & 0x008) != 0) {
             closeQuietlyOrLoud(new java.net.SocketException("Connection reset (the socket reported an error)"));
-        } else {
-            hungUp = true;
-            transport.interest(0); // taken out of the epoll set, still registered: close(true) finds it
         }
-    }
-
-    /** After a hang-up the socket reports nothing more: what waits on it is served from the loop instead. */
-    private void serveHungUp() {
-        boolean watchingForClose = closeCallback != null && reads.bufferEmpty();
-        if (hungUpServiceQueued || (!reads.pending() && writes.isEmpty() && !watchingForClose)) {
-            return;
-        }
-        hungUpServiceQueued = true;
-        loop.addCallback(() -> {
-            hungUpServiceQueued = false;
-            handleEvents(IOLoop.READ | IOLoop.WRITE);
-        });
     }
 
     /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
     void updateInterest() {
-        if (hungUp) {
-            serveHungUp();
-            return;
-        }
         int events;
         if (connecting) {
             events = IOLoop.WRITE; // the connect's outcome; reads and writes wait for it
