@@ -3,6 +3,7 @@ package io.eddy.iostream;
 import io.eddy.ioloop.IOLoop;
 import io.eddy.ioloop.internal.LoopAccess;
 import io.eddy.ioloop.internal.NativeIO;
+import io.eddy.iostream.internal.OpenStreams;
 import io.eddy.iostream.internal.StreamAccess;
 
 import java.net.InetSocketAddress;
@@ -10,8 +11,8 @@ import java.time.Duration;
 import javax.net.ssl.SSLContext;
 
 /**
- * Streams on native sockets ({@link NativeTransport}), for Eddy's servers and clients on epoll loops, which
- * reach them through {@link StreamAccess}. Threads: as {@link StreamAccess}.
+ * Streams on native sockets ({@link NativeTransport}), for Eddy's servers and clients on epoll loops, and
+ * the servers' sets of open streams ({@link OpenStreamSet}); they reach both through {@link StreamAccess}. Threads: as {@link StreamAccess}.
  */
 final class NativeStreams extends StreamAccess {
 
@@ -40,6 +41,11 @@ final class NativeStreams extends StreamAccess {
                 options, ctx, true, null);
         tls.setHandshakeTimeout(handshakeTimeout);
         return tls;
+    }
+
+    @Override
+    public OpenStreams openStreams() {
+        return new OpenStreamSet();
     }
 
     @Override

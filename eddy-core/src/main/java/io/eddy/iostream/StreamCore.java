@@ -50,6 +50,9 @@ final class StreamCore {
     private Runnable closeCallback;
     /** The TLS stream this one handed its channel to (startTls); closing this closes that. */
     private IOStream successor;
+    /** The server's set of open streams this one is in (null: none), and its index there. */
+    OpenStreamSet openSet;
+    int openSlot;
 
     /**
      * @param socketTransport makes the transport on the socket: a JDK channel's, or a native descriptor's
@@ -236,6 +239,9 @@ final class StreamCore {
         transport.deregister();
         closed = true;
         successor = tls;
+        if (openSet != null) {
+            openSet.replace(this, tls.core);
+        }
         if (closeCallback != null) {
             tls.setCloseCallback(closeCallback);
             closeCallback = null;
@@ -295,6 +301,9 @@ final class StreamCore {
         }
         closed = true;
         error = cause;
+        if (openSet != null) {
+            openSet.remove(this);
+        }
         writes.completeWritten(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
         transport.onClose(cause);
         reads.onClose(cause); // data already buffered may still satisfy the pending read

@@ -7,6 +7,7 @@ import io.eddy.ioloop.internal.NativeIO;
 import io.eddy.ioloop.PeriodicCallback;
 import io.eddy.iostream.IOStream;
 import io.eddy.iostream.SSLIOStream;
+import io.eddy.iostream.internal.OpenStreams;
 import io.eddy.iostream.internal.StreamAccess;
 
 import java.io.IOException;
@@ -257,9 +258,8 @@ public final class TCPServer {
         final IOLoop loop;
         final ServerSocketChannel socket;
         final Runnable remover;
-        /** Accepted streams not known to be closed yet (a list: adding costs no identity hash). Loop thread only. */
-        final List<IOStream> streams = new ArrayList<>();
-        private int pruneAt = 1024;
+        /** Accepted streams still open (each leaves as it closes). Loop thread only. */
+        final OpenStreams streams = StreamAccess.get().openStreams();
 
         Acceptor(IOLoop loop, ServerSocketChannel socket) {
             this.loop = loop;
@@ -298,11 +298,6 @@ public final class TCPServer {
         }
 
         private void serve(IOStream stream, InetSocketAddress address) {
-            if (streams.size() >= pruneAt) {
-                // Forget closed streams; pruning only when the set doubled keeps accepts O(1) amortised.
-                streams.removeIf(IOStream::closed);
-                pruneAt = Math.max(1024, 2 * streams.size());
-            }
             streams.add(stream);
             try {
                 CompletionStage<?> result = handler.handleStream(stream, address);
@@ -322,7 +317,6 @@ public final class TCPServer {
         }
 
         int openStreams() {
-            streams.removeIf(IOStream::closed);
             return streams.size();
         }
 

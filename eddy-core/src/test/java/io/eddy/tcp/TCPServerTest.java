@@ -169,6 +169,48 @@ class TCPServerTest {
     }
 
     @Test
+    void aStoppedServersLoopRunsOnWhileAConnectionThatStartedTlsIsOpen() throws Exception {
+        io.eddy.iostream.TestCertificates certificates = io.eddy.iostream.TestCertificates.get();
+        javax.net.ssl.SSLContext serverTls = certificates.serverContext("TLSv1.3");
+        CompletableFuture<IOLoop> serverLoop = new CompletableFuture<>();
+        CompletableFuture<Void> plainClosed = new CompletableFuture<>();
+        TCPServer server = new TCPServer((stream, address) -> {
+            serverLoop.complete(IOLoop.current());
+            stream.readUntil("\n".getBytes()).thenAccept(line -> {
+                if (new String(line).equals("tls\n")) {
+                    stream.startTls(true, serverTls, null).thenAccept(TCPServerTest::echo);
+                } else {
+                    stream.setCloseCallback(() -> plainClosed.complete(null));
+                    echo(stream);
+                }
+            });
+            return null;
+        });
+        server.bind(0, "127.0.0.1");
+        server.start(1);
+        cleanup.add(server::stop);
+        InetSocketAddress address = server.addresses().get(0);
+        try (Socket plain = connect(address); Socket raw = connect(address)) {
+            raw.getOutputStream().write("tls\n".getBytes());
+            javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) certificates.clientContext("TLSv1.3").getSocketFactory()
+                    .createSocket(raw, "localhost", address.getPort(), true);
+            tls.getOutputStream().write('x');
+            assertEquals('x', tls.getInputStream().read(), "echoed over TLS");
+            plain.getOutputStream().write("plain\n".getBytes());
+            plain.close();
+            plainClosed.get(10, TimeUnit.SECONDS);
+
+            server.stop(); // the loop stops once its open connections are gone: the TLS one is still open
+            IOLoop loop = serverLoop.get(10, TimeUnit.SECONDS);
+            loop.submit(() -> null).get(10, TimeUnit.SECONDS); // after stop's check of the open connections
+            tls.getOutputStream().write('y');
+            assertEquals('y', tls.getInputStream().read(), "the connection handed over to TLS still echoes");
+            assertTrue(loop.isRunning());
+            tls.close();
+        }
+    }
+
+    @Test
     void startRunsOneLoopPerThreadSharingThePort() throws Exception {
         Set<String> threads = Collections.synchronizedSet(new HashSet<>());
         TCPServer server = new TCPServer((stream, address) -> {

@@ -11,7 +11,7 @@ import javax.net.ssl.SSLContext;
 
 /**
  * What Eddy's servers and clients may do with streams beyond the public API: make streams that own their
- * socket natively on an epoll loop (no {@code SocketChannel}). Not exported; {@code IOStream} installs the
+ * socket natively on an epoll loop (no {@code SocketChannel}), and count open streams. Not exported; {@code IOStream} installs the
  * one implementation when it is initialised.
  *
  * <p>Threads: the loop's thread (or any one thread while it is not running), like {@link IOLoop#addHandler}.
@@ -48,6 +48,9 @@ public abstract class StreamAccess {
     /** A TLS server stream on the accepted socket {@code fd}; its handshake starts on the loop's next iteration. */
     public abstract SSLIOStream acceptedTls(IOLoop loop, int fd, InetSocketAddress remote, StreamOptions options,
                                             SSLContext ctx, Duration handshakeTimeout);
+
+    /** An empty set of open streams, for a server to count its connections in. */
+    public abstract OpenStreams openStreams();
 
     /** A stream whose socket its {@link IOStream#connect} opens. */
     public abstract IOStream unconnected(IOLoop loop, StreamOptions options);
