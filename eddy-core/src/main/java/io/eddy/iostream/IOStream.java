@@ -251,7 +251,11 @@ public class IOStream implements AutoCloseable {
     @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> startRead(PendingRead r) {
         CompletableFuture<T> future = (CompletableFuture<T>) (CompletableFuture<?>) r.future;
-        onLoop(() -> reads.begin(r), () -> fail(r.future, loopClosed(), r.context));
+        if (loop.inLoopThread()) {
+            reads.begin(r); // no lambdas: the per-message path allocates only the read's future
+        } else {
+            onLoop(() -> reads.begin(r), () -> fail(r.future, loopClosed(), r.context));
+        }
         return future;
     }
 

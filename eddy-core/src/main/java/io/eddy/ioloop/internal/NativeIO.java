@@ -14,8 +14,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * area for the heap buffers of a gathering write, the iovec array and msghdr of {@code sendmsg}. Made once
  * per loop and freed with it, so a connection holds none of it.
  *
- * <p>Direct buffers are read and written in place, by address (the address of the last one seen is kept:
- * streams read into one per-thread buffer, so finding it costs a comparison). A single heap buffer is passed
+ * <p>Direct buffers are read and written in place, by address ({@link DirectAddress}: no allocation; a buffer
+ * over an arena's memory goes through a checked {@code MemorySegment} instead). A single heap buffer is passed
  * in place too (a critical call may see the heap); several are copied into the staging area.
  *
  * <p>Loop thread only.
@@ -37,10 +37,6 @@ public final class NativeIO {
     private final MemorySegment small;
     private final MemorySegment peer;
     private final MemorySegment peerLength;
-    private ByteBuffer lastDirect;
-    private ByteBuffer lastWritten;
-    private long lastWrittenAddress;
-    private long lastDirectAddress;
 
     NativeIO(Arena arena, LibC.Errno errno) {
         this.errno = errno;
@@ -60,9 +56,9 @@ public final class NativeIO {
 
     /** Reads from {@code fd} into {@code dst}'s remaining bytes: as {@link NativeSockets#read}; advances its position. */
     public int read(int fd, ByteBuffer dst) throws IOException {
-        int room = dst.remaining();
-        long n = dst.isDirect()
-                ? NativeSockets.readAt(errno, fd, address(dst) + dst.position(), room)
+        long address = dst.isDirect() ? DirectAddress.of(dst) : 0;
+        long n = address != 0
+                ? NativeSockets.readAt(errno, fd, address + dst.position(), dst.remaining())
                 : NativeSockets.read(errno, fd, MemorySegment.ofBuffer(dst));
         if (n > 0) {
             dst.position(dst.position() + (int) n);
@@ -72,8 +68,9 @@ public final class NativeIO {
 
     /** Writes {@code src}'s remaining bytes to {@code fd}: as {@link NativeSockets#write}; advances its position. */
     public int write(int fd, ByteBuffer src) throws IOException {
-        long n = src.isDirect()
-                ? NativeSockets.writeAt(errno, fd, writeAddress(src) + src.position(), src.remaining())
+        long address = src.isDirect() ? DirectAddress.of(src) : 0;
+        long n = address != 0
+                ? NativeSockets.writeAt(errno, fd, address + src.position(), src.remaining())
                 : NativeSockets.write(errno, fd, MemorySegment.ofBuffer(src));
         if (n > 0) {
             src.position(src.position() + (int) n);
@@ -98,11 +95,11 @@ public final class NativeIO {
             if (length == 0) {
                 continue;
             }
-            long base;
+            long base = b.isDirect() ? DirectAddress.of(b) : 0;
             boolean cut = false;
-            if (b.isDirect()) {
-                base = writeAddress(b) + b.position();
-            } else {
+            if (base != 0) {
+                base += b.position();
+            } else { // a heap buffer, or memory an arena may free: copied (checked) into the staging area
                 int room = (int) (STAGING_SIZE - staged);
                 if (room == 0) {
                     break;
@@ -134,24 +131,6 @@ public final class NativeIO {
             left -= taken;
         }
         return n;
-    }
-
-    /** The native address of direct buffer {@code b}'s index 0 (reads: usually the loop thread's scratch buffer). */
-    private long address(ByteBuffer b) {
-        if (b != lastDirect) {
-            lastDirectAddress = MemorySegment.ofBuffer(b.duplicate().clear()).address();
-            lastDirect = b;
-        }
-        return lastDirectAddress;
-    }
-
-    /** As {@link #address}, with a cache of its own, so that a read and a write per message each hit theirs. */
-    private long writeAddress(ByteBuffer b) {
-        if (b != lastWritten) {
-            lastWrittenAddress = MemorySegment.ofBuffer(b.duplicate().clear()).address();
-            lastWritten = b;
-        }
-        return lastWrittenAddress;
     }
 
     /**

@@ -131,6 +131,33 @@ class NativeSocketsTest {
     }
 
     @Test
+    void directBuffersOfEveryKindAreReadAndWrittenInPlaceAndAClosedArenasAreRefused() throws IOException {
+        int[] p = connectedPair(InetAddress.getLoopbackAddress());
+        NativeIO io = new NativeIO(arena, errno);
+        java.nio.ByteBuffer owner = java.nio.ByteBuffer.allocateDirect(64);
+        owner.put(0, "..slice..".getBytes(StandardCharsets.US_ASCII));
+        java.nio.ByteBuffer slice = owner.slice(2, 5); // a view whose index 0 is two bytes into its owner's memory
+        try (Arena shared = Arena.ofShared()) {
+            java.nio.ByteBuffer overSegment = shared.allocate(8).asByteBuffer().put("segment".getBytes(StandardCharsets.US_ASCII)).flip();
+            assertEquals(5, io.write(p[0], slice));
+            assertEquals(7, io.write(p[0], overSegment));
+        }
+        await(p[1], Poller.READ);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.allocateDirect(64).position(3);
+        java.nio.ByteBuffer into = in.slice(); // read through a view at an offset too
+        assertEquals(12, io.read(p[1], into));
+        assertEquals("slicesegment", StandardCharsets.US_ASCII.decode(into.flip()).toString());
+
+        Arena closed = Arena.ofShared();
+        java.nio.ByteBuffer freed = closed.allocate(8).asByteBuffer();
+        closed.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> io.read(p[1], freed));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> io.write(p[0], freed));
+        assertThrows(IllegalStateException.class, () -> io.write(p[0], new java.nio.ByteBuffer[]{slice.clear(), freed}, 2));
+    }
+
+    @Test
     void halfCloseIsEndOfStreamAndResetIsAnError() throws IOException {
         int[] p = connectedPair(InetAddress.getLoopbackAddress());
         NativeSockets.shutdownOutput(errno, p[0]);
