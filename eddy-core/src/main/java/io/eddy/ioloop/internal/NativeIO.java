@@ -7,6 +7,7 @@ import java.lang.foreign.SegmentAllocator;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
@@ -15,8 +16,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * per loop and freed with it, so a connection holds none of it.
  *
  * <p>Direct buffers are read and written in place, by address ({@link DirectAddress}: no allocation; a buffer
- * over an arena's memory goes through a checked {@code MemorySegment} instead). A single heap buffer is passed
- * in place too (a critical call may see the heap); several are copied into the staging area.
+ * over an arena's memory goes through a checked {@code MemorySegment} instead). Heap buffers are copied through
+ * the staging area (up to its 64 KiB per call), as the JDK's channels copy them through a direct buffer.
  *
  * <p>Loop thread only.
  */
@@ -57,9 +58,17 @@ public final class NativeIO {
     /** Reads from {@code fd} into {@code dst}'s remaining bytes: as {@link NativeSockets#read}; advances its position. */
     public int read(int fd, ByteBuffer dst) throws IOException {
         long address = dst.isDirect() ? DirectAddress.of(dst) : 0;
-        long n = address != 0
-                ? NativeSockets.readAt(errno, fd, address + dst.position(), dst.remaining())
-                : NativeSockets.read(errno, fd, MemorySegment.ofBuffer(dst));
+        long n;
+        if (address != 0) {
+            n = NativeSockets.readAt(errno, fd, address + dst.position(), dst.remaining());
+        } else if (dst.hasArray()) { // through the staging area: no segment object per call
+            n = NativeSockets.readAt(errno, fd, stagingAddress, Math.min(dst.remaining(), STAGING_SIZE));
+            if (n > 0) {
+                MemorySegment.copy(staging, JAVA_BYTE, 0, dst.array(), dst.arrayOffset() + dst.position(), (int) n);
+            }
+        } else {
+            n = NativeSockets.read(errno, fd, MemorySegment.ofBuffer(dst)); // an arena's memory: checked
+        }
         if (n > 0) {
             dst.position(dst.position() + (int) n);
         }
@@ -69,9 +78,16 @@ public final class NativeIO {
     /** Writes {@code src}'s remaining bytes to {@code fd}: as {@link NativeSockets#write}; advances its position. */
     public int write(int fd, ByteBuffer src) throws IOException {
         long address = src.isDirect() ? DirectAddress.of(src) : 0;
-        long n = address != 0
-                ? NativeSockets.writeAt(errno, fd, address + src.position(), src.remaining())
-                : NativeSockets.write(errno, fd, MemorySegment.ofBuffer(src));
+        long n;
+        if (address != 0) {
+            n = NativeSockets.writeAt(errno, fd, address + src.position(), src.remaining());
+        } else if (src.hasArray()) { // through the staging area: no segment object per call
+            int length = Math.min(src.remaining(), STAGING_SIZE);
+            MemorySegment.copy(src.array(), src.arrayOffset() + src.position(), staging, JAVA_BYTE, 0, length);
+            n = NativeSockets.writeAt(errno, fd, stagingAddress, length);
+        } else {
+            n = NativeSockets.write(errno, fd, MemorySegment.ofBuffer(src)); // read-only, or an arena's memory: checked
+        }
         if (n > 0) {
             src.position(src.position() + (int) n);
         }
@@ -106,7 +122,11 @@ public final class NativeIO {
                 }
                 cut = length > room;
                 length = Math.min(length, room);
-                MemorySegment.copy(MemorySegment.ofBuffer(b), 0, staging, staged, length);
+                if (b.hasArray()) {
+                    MemorySegment.copy(b.array(), b.arrayOffset() + b.position(), staging, JAVA_BYTE, staged, length);
+                } else {
+                    MemorySegment.copy(MemorySegment.ofBuffer(b), 0, staging, staged, length);
+                }
                 base = stagingAddress + staged;
                 staged += length;
             }

@@ -158,6 +158,28 @@ class NativeSocketsTest {
     }
 
     @Test
+    void heapBuffersAtAnOffsetAreCopiedThroughTheStagingAreaInPieces() throws IOException {
+        int[] p = connectedPair(InetAddress.getLoopbackAddress());
+        NativeIO io = new NativeIO(arena, errno);
+        byte[] data = new byte[200_000];
+        new java.util.Random(7).nextBytes(data);
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap(new byte[data.length + 3]).position(3).slice().put(data).flip();
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(data.length + 5).position(5).slice(); // arrayOffset 5
+        while (in.hasRemaining()) {
+            if (out.hasRemaining()) {
+                int before = out.position();
+                int n = io.write(p[0], out);
+                assertTrue(n <= 64 * 1024, "at most the staging area per call: " + n);
+                assertEquals(before + Math.max(n, 0), out.position());
+            }
+            await(p[1], Poller.READ);
+            int n = io.read(p[1], in);
+            assertTrue(n > 0 && n <= 64 * 1024, "read " + n);
+        }
+        assertArrayEquals(data, java.util.Arrays.copyOfRange(in.array(), 5, 5 + data.length));
+    }
+
+    @Test
     void halfCloseIsEndOfStreamAndResetIsAnError() throws IOException {
         int[] p = connectedPair(InetAddress.getLoopbackAddress());
         NativeSockets.shutdownOutput(errno, p[0]);
