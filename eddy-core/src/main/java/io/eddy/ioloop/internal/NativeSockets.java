@@ -5,6 +5,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.net.ConnectException;
 import java.net.Inet4Address;
@@ -30,6 +31,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * {@link IOException}s whose message names the call and the C library's text for errno.
  */
 public final class NativeSockets {
+
+    /** A sockaddr's port: network byte order (made once: {@code withOrder} builds a new layout per call). */
+    private static final ValueLayout.OfShort PORT = JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN);
 
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
@@ -341,13 +345,13 @@ public final class NativeSockets {
         short port = (short) address.getPort();
         if (ip instanceof Inet4Address) {
             out.set(JAVA_SHORT, 0, (short) AF_INET);
-            out.set(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2, port);
+            out.set(PORT, 2, port);
             MemorySegment.copy(ip.getAddress(), 0, out, JAVA_BYTE, 4, 4);
             return 16;
         }
         Inet6Address ip6 = (Inet6Address) ip;
         out.set(JAVA_SHORT, 0, (short) AF_INET6);
-        out.set(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2, port);
+        out.set(PORT, 2, port);
         MemorySegment.copy(ip6.getAddress(), 0, out, JAVA_BYTE, 8, 16);
         out.set(JAVA_INT, 24, ip6.getScopeId());
         return 28;
@@ -356,7 +360,7 @@ public final class NativeSockets {
     /** Reads a sockaddr_in or sockaddr_in6. */
     public static InetSocketAddress decode(MemorySegment in) throws UnknownHostException {
         int family = in.get(JAVA_SHORT, 0);
-        int port = Short.toUnsignedInt(in.get(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2));
+        int port = Short.toUnsignedInt(in.get(PORT, 2));
         if (family == AF_INET) {
             byte[] ip = new byte[4];
             MemorySegment.copy(in, JAVA_BYTE, 4, ip, 0, 4);
