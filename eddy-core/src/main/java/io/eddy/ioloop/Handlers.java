@@ -76,9 +76,13 @@ final class Handlers {
         poller.modify(key, events);
     }
 
-    void removeFd(PollKey key) {
+    void removeFd(PollKey key, boolean closing) {
         if (key.isLive()) {
-            poller.deregister(key);
+            if (closing) {
+                poller.deregisterBeforeClose(key);
+            } else {
+                poller.deregister(key);
+            }
             count--;
         }
     }

@@ -31,8 +31,8 @@ final class InternalAccess extends LoopAccess {
     }
 
     @Override
-    public void removeFd(IOLoop loop, PollKey key) {
+    public void removeFd(IOLoop loop, PollKey key, boolean closing) {
         loop.state.checkHandlerCall("removeHandler");
-        loop.handlers.removeFd(key);
+        loop.handlers.removeFd(key, closing);
     }
 }

@@ -38,6 +38,8 @@ final class NativeTransport implements Transport, FdHandler {
     /** Events registered with the loop; -1 while not registered. */
     private int registered = -1;
     private boolean connected;
+    /** The descriptor is closed right after it is deregistered: its close takes it out of the epoll set. */
+    private boolean closing;
     /** The address being connected to, for the connect's error message; null otherwise (held by nobody). */
     private InetSocketAddress connectingTo;
 
@@ -219,7 +221,7 @@ final class NativeTransport implements Transport, FdHandler {
     public void deregister() {
         if (key != null) {
             if (!core.loop.isClosed()) {
-                LOOPS.removeFd(core.loop, key);
+                LOOPS.removeFd(core.loop, key, closing);
             }
             key = null;
             registered = -1;
@@ -228,6 +230,7 @@ final class NativeTransport implements Transport, FdHandler {
 
     @Override
     public void onClose(Throwable cause) {
+        closing = true; // the stream closes the descriptor right after deregistering it
     }
 
     @Override
@@ -235,6 +238,7 @@ final class NativeTransport implements Transport, FdHandler {
         if (fd < 0) {
             return;
         }
+        closing = true;
         deregister(); // first: the number may be reused the moment it is closed
         int closing = take();
         if (closing >= 0) {

@@ -46,6 +46,9 @@ public abstract class LoopAccess {
     /** Changes the events of a registration {@link #addFd} made. */
     public abstract void modifyFd(IOLoop loop, PollKey key, int events);
 
-    /** Removes a registration {@link #addFd} made; the caller closes the descriptor after this, never before. */
-    public abstract void removeFd(IOLoop loop, PollKey key);
+    /**
+     * Removes a registration {@link #addFd} made; the caller closes the descriptor after this, never before.
+     * {@code closing}: it does so right away (the descriptor then leaves the epoll set with its close).
+     */
+    public abstract void removeFd(IOLoop loop, PollKey key, boolean closing);
 }

@@ -37,6 +37,14 @@ public interface Poller extends AutoCloseable {
     void deregister(PollKey key);
 
     /**
+     * As {@link #deregister} for a registration of {@code registerFd} whose owner closes the descriptor right
+     * after: a backend whose set forgets a descriptor when it is closed skips the call that removes it.
+     */
+    default void deregisterBeforeClose(PollKey key) {
+        deregister(key);
+    }
+
+    /**
      * Waits for readiness and appends the ready registrations to {@code out}.
      *
      * @param timeoutNanos 0 to return at once, a negative value to wait until woken

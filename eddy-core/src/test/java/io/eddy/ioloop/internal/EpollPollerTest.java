@@ -221,6 +221,34 @@ class EpollPollerTest {
     }
 
     @Test
+    void aDescriptorRemovedJustBeforeItsCloseLeavesTheSetWithTheCloseAndItsNumberCanBeAddedAgain() throws IOException {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            LibC.Errno errno = new LibC.Errno(arena);
+            InetSocketAddress to = (InetSocketAddress) listener.getLocalAddress();
+            int family = NativeSockets.familyOf(to.getAddress());
+            int fd = NativeSockets.open(errno, family);
+            NativeSockets.connect(errno, fd, to, arena);
+            PollKey old = poller.registerFd(fd, Poller.WRITE, "old");
+            assertEquals(Poller.WRITE, pollFor(old));
+            poller.deregisterBeforeClose(old); // no EPOLL_CTL_DEL: the close below takes it out of the set
+            assertFalse(old.isLive());
+            LibC.close(errno, fd);
+
+            int again = NativeSockets.open(errno, family);
+            try {
+                assertEquals(fd, again, "the kernel hands out the lowest free number: the one just closed");
+                NativeSockets.connect(errno, again, to, arena);
+                // Were the old descriptor still in the epoll set, this ADD would fail with EEXIST.
+                PollKey next = poller.registerFd(again, Poller.WRITE, "new");
+                assertEquals(Poller.WRITE, pollFor(next));
+                poller.deregister(next);
+            } finally {
+                LibC.close(errno, again);
+            }
+        }
+    }
+
+    @Test
     void wakeupFromAnotherThreadEndsAnEndlessPoll() throws Exception {
         CountDownLatch polling = new CountDownLatch(1);
         Thread waker = Thread.ofPlatform().start(() -> {
