@@ -6,7 +6,10 @@ import java.util.Arrays;
 
 /**
  * {@link OpenStreams} as an array: each stream's {@link StreamCore} knows its set and its index there, so its
- * close removes it by moving the last one into its place. Threads: as {@link OpenStreams}.
+ * close removes it by moving the last one into its place; the array shrinks again after a burst.
+ *
+ * <p>Threads: as {@link OpenStreams}; synchronized (never contended on a running loop) because once the loop
+ * has closed, streams close on whichever threads close them.
  */
 final class OpenStreamSet implements OpenStreams {
 
@@ -14,7 +17,7 @@ final class OpenStreamSet implements OpenStreams {
     private int size;
 
     @Override
-    public void add(IOStream stream) {
+    public synchronized void add(IOStream stream) {
         StreamCore core = stream.core;
         if (core.closed) {
             return; // closed already: nothing to count (a stream handed over is counted through its successor)
@@ -26,12 +29,12 @@ final class OpenStreamSet implements OpenStreams {
     }
 
     @Override
-    public int size() {
+    public synchronized int size() {
         return size;
     }
 
     /** {@code core} closed (StreamCore calls this once). */
-    void remove(StreamCore core) {
+    synchronized void remove(StreamCore core) {
         int slot = core.openSlot;
         StreamCore last = cores[--size];
         cores[size] = null;
@@ -39,10 +42,13 @@ final class OpenStreamSet implements OpenStreams {
             place(last, slot);
         }
         core.openSet = null;
+        if (cores.length > 64 && size < cores.length / 4) {
+            cores = Arrays.copyOf(cores, cores.length / 2);
+        }
     }
 
     /** {@code core} handed its connection to {@code successor} (startTls): the successor takes its place. */
-    void replace(StreamCore core, StreamCore successor) {
+    synchronized void replace(StreamCore core, StreamCore successor) {
         place(successor, core.openSlot);
         core.openSet = null;
     }
