@@ -8,8 +8,9 @@ import java.util.Arrays;
  * {@link OpenStreams} as an array: each stream's {@link StreamCore} knows its set and its index there, so its
  * close removes it by moving the last one into its place; the array shrinks again after a burst.
  *
- * <p>Threads: as {@link OpenStreams}; synchronized (never contended on a running loop) because once the loop
- * has closed, streams close on whichever threads close them.
+ * <p>Threads: as {@link OpenStreams}, so no lock. Streams that close after their loop has closed (on whichever
+ * thread closes them) do not leave the set: {@link StreamCore} skips it then, as nothing counts a closed loop's
+ * streams any more.
  */
 final class OpenStreamSet implements OpenStreams {
 
@@ -17,7 +18,7 @@ final class OpenStreamSet implements OpenStreams {
     private int size;
 
     @Override
-    public synchronized void add(IOStream stream) {
+    public void add(IOStream stream) {
         StreamCore core = stream.core;
         if (core.closed) {
             return; // closed already: nothing to count (a stream handed over is counted through its successor)
@@ -29,12 +30,12 @@ final class OpenStreamSet implements OpenStreams {
     }
 
     @Override
-    public synchronized int size() {
+    public int size() {
         return size;
     }
 
     /** {@code core} closed (StreamCore calls this once). */
-    synchronized void remove(StreamCore core) {
+    void remove(StreamCore core) {
         int slot = core.openSlot;
         StreamCore last = cores[--size];
         cores[size] = null;
@@ -48,7 +49,7 @@ final class OpenStreamSet implements OpenStreams {
     }
 
     /** {@code core} handed its connection to {@code successor} (startTls): the successor takes its place. */
-    synchronized void replace(StreamCore core, StreamCore successor) {
+    void replace(StreamCore core, StreamCore successor) {
         place(successor, core.openSlot);
         core.openSet = null;
     }

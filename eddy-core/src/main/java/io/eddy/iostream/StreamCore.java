@@ -301,7 +301,7 @@ final class StreamCore {
         }
         closed = true;
         error = cause;
-        if (openSet != null) {
+        if (openSet != null && !loop.isClosed()) { // after the loop closed, any thread: the set is moot
             openSet.remove(this);
         }
         writes.completeWritten(); // writes whose bytes reached the kernel (a completion deferred by the nesting bound)
