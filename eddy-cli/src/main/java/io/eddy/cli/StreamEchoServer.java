@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiFunction;
 
 /**
@@ -159,7 +160,12 @@ public final class StreamEchoServer {
             if (error != null) {
                 stream.close();
             } else {
-                stream.write(view.flip()).thenRun(this);
+                CompletableFuture<Void> written = stream.write(view.flip());
+                if (!written.isDone()) {
+                    written.thenRun(this);
+                } else if (!written.isCompletedExceptionally()) {
+                    read(); // the kernel took it all at once (the usual case): no continuation to allocate
+                }
             }
             return null;
         }

@@ -415,6 +415,10 @@ public class IOStream implements AutoCloseable {
         // If the loop is gone (or closes before it runs this), close here: nothing runs there any more, but
         // the socket must not leak and the pending futures must fail (closeOnLoop skips the loop's parts).
         // Locked: two threads may get here at once (two callers, or a caller and the one closing the loop).
+        if (loop.inLoopThread()) {
+            core.closeOnLoop(cause); // as onLoop would, without its two lambdas per connection
+            return;
+        }
         onLoop(() -> core.closeOnLoop(cause), () -> {
             synchronized (this) {
                 core.closeOnLoop(cause);
@@ -462,13 +466,19 @@ public class IOStream implements AutoCloseable {
 
     /** Sets TCP_NODELAY; errors on a closing socket are ignored. Any thread. */
     public void setNoDelay(boolean noDelay) {
-        onLoop(() -> {
-            try {
-                core.transport.setNoDelay(noDelay);
-            } catch (IOException | UnsupportedOperationException e) {
-                LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + core.transport, e);
-            }
-        }, () -> { }); // a closed loop: moot
+        if (loop.inLoopThread()) {
+            applyNoDelay(noDelay); // the usual caller, a server's stream handler: no lambda per connection
+        } else {
+            onLoop(() -> applyNoDelay(noDelay), () -> { }); // a closed loop: moot
+        }
+    }
+
+    private void applyNoDelay(boolean noDelay) {
+        try {
+            core.transport.setNoDelay(noDelay);
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot set TCP_NODELAY on " + core.transport, e);
+        }
     }
 
     @Override
