@@ -83,7 +83,7 @@ final class Lifecycle {
         }
         handlers.close(closeChannels);
         // New work is rejected now; what other threads were offering meanwhile is discarded with the rest.
-        scheduler.awaitForeignOffers();
+        scheduler.closeQueues();
         int cancelled = scheduler.cancelTimeouts();
         int discarded = scheduler.discardCallbacks(tasks);
         watch.stop();

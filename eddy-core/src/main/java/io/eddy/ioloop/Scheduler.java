@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Threads: the methods come in three groups, marked in the source. The first is for any thread:
  * {@link #addCallback}, {@link #enqueue} and {@link #callAt} on the loop thread go straight into the
- * queue or the heap; from another thread they are counted while they offer (so that {@code close()} can
- * wait for them), rejected once the loop is closed, and wake a sleeping loop. Timeouts scheduled or
+ * queue or the heap; from another thread they are rejected once {@code close()} closed the queues, and wake
+ * a sleeping loop. Timeouts scheduled or
  * cancelled on other threads reach the heap through a second queue, the inbox, which the loop drains at
  * the start of each iteration, so the heap stays the loop thread's alone. The counts are exact on the
  * loop thread and snapshots elsewhere. The second group is for the loop thread; the third for the
@@ -31,8 +31,6 @@ final class Scheduler {
     private final TimerHeap timers = new TimerHeap();
     /** runInExecutor tasks still running; while any is, a virtual clock does not jump: its result will come back. */
     private final AtomicInteger executorTasks = new AtomicInteger();
-    /** Foreign-thread enqueues between their closed check and their offer; close() waits for them to finish. */
-    private final AtomicInteger enqueuing = new AtomicInteger();
     /** The timeouts an iteration collected to run, reused from iteration to iteration. */
     private ScheduledTimeout[] due = new ScheduledTimeout[64];
     /** Timeouts neither run nor cancelled. Owned by the loop thread; read as a snapshot elsewhere. */
@@ -49,8 +47,8 @@ final class Scheduler {
     /** {@link IOLoop#addCallback}: runs under the context current now. */
     void addCallback(Runnable callback) {
         if (state.inLoopThread()) {
-            // The common case, kept short: a running loop is not closed and needs no wake-up.
-            callbacks.offer(callback, state.contextCell().value);
+            // The common case, kept short: a running loop needs no wake-up (and is not closed: close() needs it stopped).
+            offer(callbacks, callback, state.contextCell().value);
         } else {
             offerFromOtherThread(callback, Context.current());
         }
@@ -59,33 +57,24 @@ final class Scheduler {
     /** Queues {@code task} to run under {@code context} (null: the empty context). */
     void enqueue(Runnable task, Context context) {
         if (state.inLoopThread()) {
-            // The loop runs on this thread, so close() cannot run meanwhile: the plain, cheap path.
-            callbacks.offer(task, context);
+            offer(callbacks, task, context); // as in addCallback
         } else {
             offerFromOtherThread(task, context);
         }
     }
 
     private void offerFromOtherThread(Runnable task, Context context) {
-        beginForeignOffer();
-        try {
-            callbacks.offer(task, context);
-        } finally {
-            enqueuing.decrementAndGet();
-        }
+        offer(callbacks, task, context);
         wakeup.wake();
     }
 
     /**
-     * Starts a foreign thread's offer of a callback or timeout: rejects it if the loop is closed, else counts
-     * it until the caller's {@code enqueuing.decrementAndGet()}. close() waits for that count to drop after
-     * setting closed, so a task is either rejected here or offered before close() discards (and counts) it:
-     * never both, and never run after its caller was told it was rejected.
+     * Queues a callback or timeout, or rejects it once close() closed the queues: a task is either rejected
+     * here or queued before close() discards (and counts) it, never both, and never run after its caller was
+     * told it was rejected (the queue's closing and an offer's claim are one CAS apart: see {@link TaskQueue}).
      */
-    private void beginForeignOffer() {
-        enqueuing.incrementAndGet();
-        if (state.isClosed()) {
-            enqueuing.decrementAndGet();
+    private static void offer(TaskQueue queue, Runnable task, Context context) {
+        if (!queue.offer(task, context)) {
             throw new RejectedExecutionException("IOLoop is closed");
         }
     }
@@ -115,17 +104,12 @@ final class Scheduler {
             timers.add(t);
             pendingTimeouts++;
         } else {
-            beginForeignOffer();
-            try {
-                timerInbox.offer(() -> {
-                    if (t.isPending()) {
-                        timers.add(t);
-                        pendingTimeouts++;
-                    }
-                }, null);
-            } finally {
-                enqueuing.decrementAndGet();
-            }
+            offer(timerInbox, () -> {
+                if (t.isPending()) {
+                    timers.add(t);
+                    pendingTimeouts++;
+                }
+            }, null);
             wakeup.wakeIfSleepingPast(deadlineNanos);
         }
         return t;
@@ -136,8 +120,8 @@ final class Scheduler {
         t.callback = null;
         if (state.inLoopThread()) {
             removeCancelled(t);
-        } else if (!state.isClosed()) {
-            timerInbox.offer(() -> removeCancelled(t), null);
+        } else {
+            timerInbox.offer(() -> removeCancelled(t), null); // refused once closed: close() cancels every timeout anyway
         }
     }
 
@@ -257,11 +241,13 @@ final class Scheduler {
 
     // ---------------------------------------------------------------- the thread closing the loop, once it is marked closed
 
-    /** Waits until no other thread is between its closed check and its offer: what they offered is queued. */
-    void awaitForeignOffers() {
-        while (enqueuing.get() != 0) {
-            Thread.yield(); // a callback or timeout offered by a thread that saw the loop open: discard it too
-        }
+    /**
+     * Refuses new callbacks and timeouts from now on; what was offered before is queued, to be cancelled and
+     * discarded by the two methods below.
+     */
+    void closeQueues() {
+        callbacks.close();
+        timerInbox.close();
     }
 
     /** Cancels every pending timeout, those still in the inbox included; returns how many. */

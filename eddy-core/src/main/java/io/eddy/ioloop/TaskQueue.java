@@ -13,12 +13,18 @@ import java.lang.invoke.VarHandle;
  * full links the next one. Numbering also gives the consumer a snapshot ({@link #last()}: take every
  * task numbered below it) and a size (a subtraction).
  *
+ * <p>{@link #close} sets the top bit of the producers' index, so that closing and claiming a number are one
+ * CAS apart: an offer either claimed its number before the close (its task is in the queue, for whoever
+ * drains it) or fails. No counter of offers in flight, no second atomic per offer.
+ *
  * <p>The producers' fields and the consumer's sit on different cache lines (the padding superclasses
  * below), so that a producer's CAS does not evict the line the loop updates after every task.
  */
 final class TaskQueue extends TaskQueuePadding.ConsumerFields {
 
     private static final int CHUNK = 1024;
+    /** The bit of {@code producerIndex} that {@link #close} sets. */
+    private static final long CLOSED = Long.MIN_VALUE;
 
     /** Slots of {@value #CHUNK} tasks: {@code slots[2k]} the context, {@code slots[2k+1]} the task (published last). */
     static final class Chunk {
@@ -57,22 +63,27 @@ final class TaskQueue extends TaskQueuePadding.ConsumerFields {
         super(new Chunk(0));
     }
 
-    /** Queues {@code task} to run under {@code context} (null: the empty context). Any thread. */
-    void offer(Runnable task, Context context) {
-        if (context == Context.empty()) {
-            context = null; // a null slot costs the consumer no store to clear it
-        }
+    /**
+     * Queues {@code task} to run under {@code context} (null: the empty context); false, queueing nothing,
+     * once the queue is {@link #close closed}. Any thread.
+     */
+    boolean offer(Runnable task, Context context) {
         while (true) {
             // Chunk first, then index: the chunk only moves on after the index reached its end.
             Chunk chunk = producerChunk;
             long index = producerIndex;
+            if (index < 0) {
+                return false; // CLOSED
+            }
             long offset = index - chunk.base;
             if (offset < CHUNK) {
                 if (PRODUCER_INDEX.compareAndSet(this, index, index + 1)) {
                     int slot = (int) offset << 1;
-                    chunk.slots[slot] = context;
+                    if (context != null && context != Context.empty()) {
+                        chunk.slots[slot] = context; // a fresh chunk's slots are null: the empty context costs no store
+                    }
                     SLOT.setRelease(chunk.slots, slot + 1, task);
-                    return;
+                    return true;
                 }
             } else {
                 Chunk next = chunk.next;
@@ -85,9 +96,17 @@ final class TaskQueue extends TaskQueuePadding.ConsumerFields {
         }
     }
 
+    /**
+     * Fails every offer from now on. Those that succeeded before are in the queue or a few instructions from
+     * it ({@link #take} waits for their tasks). Any thread; idempotent.
+     */
+    void close() {
+        PRODUCER_INDEX.getAndBitwiseOr(this, CLOSED);
+    }
+
     /** The number of the next task to be queued: taking every task below it takes a snapshot. Any thread. */
     long last() {
-        return producerIndex;
+        return producerIndex & ~CLOSED;
     }
 
     /** Whether every task numbered below {@code last} was taken. Consumer only. */
@@ -141,12 +160,12 @@ final class TaskQueue extends TaskQueuePadding.ConsumerFields {
 
     /** True when nothing is queued. Any thread (a snapshot elsewhere than the consumer). */
     boolean isEmpty() {
-        return producerIndex == consumerIndex;
+        return (producerIndex & ~CLOSED) == consumerIndex;
     }
 
     /** The number of queued tasks. Any thread (a snapshot elsewhere than the consumer). */
     int size() {
-        long n = producerIndex - consumerIndex;
+        long n = (producerIndex & ~CLOSED) - consumerIndex;
         return n <= 0 ? 0 : (int) Math.min(n, Integer.MAX_VALUE);
     }
 }
