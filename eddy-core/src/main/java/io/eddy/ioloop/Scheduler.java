@@ -12,11 +12,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Threads: the methods come in three groups, marked in the source. The first is for any thread:
  * {@link #addCallback}, {@link #enqueue} and {@link #callAt} on the loop thread go straight into the
  * queue or the heap; from another thread they are rejected once {@code close()} closed the queues, and wake
- * a sleeping loop. Timeouts scheduled or
- * cancelled on other threads reach the heap through a second queue, the inbox, which the loop drains at
- * the start of each iteration, so the heap stays the loop thread's alone. The counts are exact on the
- * loop thread and snapshots elsewhere. The second group is for the loop thread; the third for the
- * thread that closes the loop, once the loop is marked closed.
+ * a sleeping loop. Timeouts scheduled or cancelled on other threads reach the heap through a second queue,
+ * the inbox, which the loop drains at the start of each iteration, so the heap stays the loop thread's
+ * alone. The counts are exact on the loop thread and snapshots elsewhere. The second group is for the loop
+ * thread; the third for the thread that closes the loop, once the loop is marked closed.
  */
 final class Scheduler {
 
