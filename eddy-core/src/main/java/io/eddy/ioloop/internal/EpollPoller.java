@@ -28,10 +28,13 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * The Linux epoll backend, on libc through {@code java.lang.foreign}: level-triggered like Tornado's, one
  * {@code eventfd} for wake-ups, {@code epoll_wait} into a native event array reused from poll to poll.
  *
- * <p>Each registration has a slot in a table; the slot number is the event's user data, so an event is
- * matched to its registration without a lookup by descriptor. A registration removed (or whose channel
- * closed) while events of the same poll are still to be dispatched is marked dead, and its events are
- * dropped: a descriptor number the kernel reuses within one batch cannot reach the old handler.
+ * <p>Each registration has a slot in a table; the event's user data is the slot number tagged with the
+ * registration's serial number (high 32 bits), so an event is matched to its registration without a lookup by
+ * descriptor, and an event whose tag is not the slot's current one is dropped: the kernel keeps a closed
+ * socket's entry while another descriptor of the socket lives (a child process between fork and exec holds
+ * one), and that entry's events must not reach the slot's next registration. A registration removed (or
+ * whose channel closed) while events of the same poll are still to be dispatched is marked dead, and its
+ * events are dropped: a descriptor number the kernel reuses within one batch cannot reach the old handler.
  *
  * <p>Events: EPOLLIN (and EPOLLRDHUP) is READ, EPOLLOUT is WRITE, EPOLLERR (0x008) and EPOLLHUP (0x010) are
  * the two bits of ERROR (0x018), reported as the kernel sets them, whatever the interest. On a server channel READ means acceptable; on a connecting
@@ -70,6 +73,8 @@ public final class EpollPoller implements Poller {
     private int[] freeSlots = new int[64];
     private int freeCount;
     private int nextSlot;
+    /** Registrations made so far: the tag in the high half of each one's event data (see the class comment). */
+    private int serial;
     /** Registrations at the last sweep for closed channels; the next sweep comes when this doubles. */
     private int sweptSize = 32;
 
@@ -118,14 +123,14 @@ public final class EpollPoller implements Poller {
             sweepClosed();
         }
         int fd = NativeSupport.fdOf(channel);
-        int slot = allocateSlot();
-        EpollKey key = new EpollKey(channel, attachment, events, fd, slot);
+        EpollKey key = new EpollKey(channel, attachment, events, fd, allocateSlot(), ++serial);
+        int slot = key.slot;
         int mask = epollMask(events);
-        if (mask != 0 && ctl(LibC.EPOLL_CTL_ADD, fd, mask, slot) < 0) {
+        if (mask != 0 && ctl(LibC.EPOLL_CTL_ADD, fd, mask, key.data) < 0) {
             int e = errno.value();
             // EEXIST: the number belonged to a channel closed while registered in a way the kernel kept
             // (a duplicate of its descriptor still open); take the registration over.
-            if (e != LibC.EEXIST || ctl(LibC.EPOLL_CTL_MOD, fd, mask, slot) < 0) {
+            if (e != LibC.EEXIST || ctl(LibC.EPOLL_CTL_MOD, fd, mask, key.data) < 0) {
                 freeSlot(slot);
                 throw failure("epoll_ctl(ADD fd " + fd + ")", e == LibC.EEXIST ? errno.value() : e);
             }
@@ -154,16 +159,15 @@ public final class EpollPoller implements Poller {
      * The caller deregisters it before closing it; its key's {@link PollKey#channel()} is null.
      */
     public PollKey registerFd(int fd, int events, Object attachment) throws IOException {
-        int slot = allocateSlot();
-        EpollKey key = new EpollKey(null, attachment, events, fd, slot);
+        EpollKey key = new EpollKey(null, attachment, events, fd, allocateSlot(), ++serial);
         int mask = epollMask(events);
-        if (mask != 0 && ctl(LibC.EPOLL_CTL_ADD, fd, mask, slot) < 0) {
+        if (mask != 0 && ctl(LibC.EPOLL_CTL_ADD, fd, mask, key.data) < 0) {
             int e = errno.value();
-            freeSlot(slot);
+            freeSlot(key.slot);
             throw failure("epoll_ctl(ADD fd " + fd + ")", e);
         }
         key.inKernel = mask != 0;
-        slots[slot] = key;
+        slots[key.slot] = key;
         return key;
     }
 
@@ -185,7 +189,7 @@ public final class EpollPoller implements Poller {
             // No interest: out of the epoll set, since the kernel reports errors and hang-ups whatever the mask,
             // on every poll while they last (a paused handler would spin). Back in when interest returns.
             int op = mask == 0 ? LibC.EPOLL_CTL_DEL : k.inKernel ? LibC.EPOLL_CTL_MOD : LibC.EPOLL_CTL_ADD;
-            if (ctl(op, k.fd, mask, k.slot) < 0) {
+            if (ctl(op, k.fd, mask, k.data) < 0) {
                 throw new IllegalStateException(failure("epoll_ctl(" + op + ", fd " + k.fd + ")", errno.value()));
             }
             k.mask = mask;
@@ -201,6 +205,8 @@ public final class EpollPoller implements Poller {
     /**
      * Closing the descriptor takes it out of the epoll set (the owner's is its socket's only descriptor:
      * close-on-exec, never duplicated), so the EPOLL_CTL_DEL is skipped: one system call less per connection.
+     * Should a child process between fork and exec hold a copy for a moment, the entry outlives the close
+     * until the exec; its events carry this registration's tag and are dropped (see the class comment).
      */
     @Override
     public void deregisterBeforeClose(PollKey key) {
@@ -264,9 +270,9 @@ public final class EpollPoller implements Poller {
                 LibC.read(errno, wakeFd, drain, 8); // resets the counter; EAGAIN if another read got it
                 continue;
             }
-            EpollKey key = slots[(int) data];
-            if (key == null) {
-                continue;
+            EpollKey key = slots[(int) data]; // the slot: the low half
+            if (key == null || key.data != data) {
+                continue; // a removed registration's, or a stale kernel entry's (see the class comment)
             }
             int ready = events.get(JAVA_INT, offset + EVENTS_OFFSET);
             int loopEvents = 0;
@@ -467,15 +473,18 @@ public final class EpollPoller implements Poller {
     private static final class EpollKey extends PollKey {
         final int fd;
         final int slot;
+        /** The event's user data: the slot, and in the high half the registration's serial number. */
+        final long data;
         int mask;
         /** In the kernel's epoll set: only while the mask is not empty. */
         boolean inKernel;
         boolean removed;
 
-        EpollKey(SelectableChannel channel, Object attachment, int events, int fd, int slot) {
+        EpollKey(SelectableChannel channel, Object attachment, int events, int fd, int slot, int serial) {
             super(channel, attachment, events);
             this.fd = fd;
             this.slot = slot;
+            this.data = (long) serial << 32 | slot;
             this.mask = epollMask(events);
         }
 

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -246,6 +247,52 @@ class EpollPollerTest {
                 LibC.close(errno, again);
             }
         }
+    }
+
+    @Test
+    void aClosedSocketsEntryThatTheKernelKeepsDoesNotReachTheNextRegistrationInItsSlot() throws IOException {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            LibC.Errno errno = new LibC.Errno(arena);
+            InetSocketAddress to = (InetSocketAddress) listener.getLocalAddress();
+            int family = NativeSockets.familyOf(to.getAddress());
+            int oldFd = NativeSockets.open(errno, family);
+            int newFd = -1;
+            try {
+                NativeSockets.connect(errno, oldFd, to, arena);
+                SocketChannel oldPeer = accepted();
+                PollKey old = poller.registerFd(oldFd, Poller.READ, "old");
+                // Removed as just before a close, and the close not done: as when a child process between fork
+                // and exec holds a copy of the descriptor, the socket and its epoll entry live on.
+                poller.deregisterBeforeClose(old);
+
+                newFd = NativeSockets.open(errno, family);
+                NativeSockets.connect(errno, newFd, to, arena);
+                SocketChannel newPeer = accepted();
+                PollKey next = poller.registerFd(newFd, Poller.READ, "new"); // the slot the old one freed
+
+                oldPeer.write(ByteBuffer.wrap(new byte[]{1})); // the stale entry is readable now
+                ready.clear();
+                int n = poller.poll(TimeUnit.SECONDS.toNanos(1), ready);
+                for (int i = 0; i < n; i++) {
+                    assertNotSame(next, ready.key(i), "the old socket's event reached the new registration");
+                }
+                newPeer.write(ByteBuffer.wrap(new byte[]{2}));
+                assertEquals(Poller.READ, pollFor(next) & Poller.READ);
+                poller.deregister(next);
+            } finally {
+                if (newFd >= 0) {
+                    LibC.close(errno, newFd);
+                }
+                LibC.close(errno, oldFd);
+            }
+        }
+    }
+
+    /** The server side of the connection the listener has (or is about to have) waiting. */
+    private SocketChannel accepted() throws IOException {
+        SocketChannel server = listener.accept(); // blocking: the connect above completed on loopback
+        channels.add(server);
+        return server;
     }
 
     @Test
