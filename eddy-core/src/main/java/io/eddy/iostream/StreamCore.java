@@ -190,7 +190,10 @@ final class StreamCore {
         }
     }
 
-    /** Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE while writing. */
+    /**
+     * Registers for what the stream waits for now: READ while reading (or idle with a close callback), WRITE
+     * while writing. If the loop cannot watch the socket, the stream closes with the reason.
+     */
     void updateInterest() {
         int events;
         if (connecting) {
@@ -206,7 +209,18 @@ final class StreamCore {
                 events = IOLoop.READ;
             }
         }
-        transport.interest(events);
+        try {
+            transport.interest(events);
+        } catch (RuntimeException e) {
+            // The loop cannot watch the socket (epoll_ctl refused: ENOMEM, ENOSPC past max_user_watches, a
+            // descriptor that is no socket any more): no event would ever complete what waits, so close with why.
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String why = root == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + root.getMessage() + ")";
+            closeQuietlyOrLoud(new IOException("cannot watch the socket for events: " + why, e));
+        }
     }
 
     // ================================================================== TLS hand-over
