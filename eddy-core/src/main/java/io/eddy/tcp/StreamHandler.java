@@ -22,7 +22,8 @@ public interface StreamHandler {
      * @param stream  the connection, on the loop that accepted it
      * @param address the client's address
      * @return null, or a stage whose failure is reported like a callback's (the stream is not closed for it)
-     * @throws Exception reported like a callback's; the server goes on
+     * @throws Exception reported like a callback's, and the stream is closed with it as the cause (nobody
+     *                   serves it: open, its socket would stay open until the process ends); the server goes on
      */
     CompletionStage<?> handleStream(IOStream stream, InetSocketAddress address) throws Exception;
 }

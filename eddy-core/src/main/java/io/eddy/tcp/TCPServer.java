@@ -309,7 +309,9 @@ public final class TCPServer {
                     });
                 }
             } catch (Exception e) {
-                // Reported like a callback's exception (the loop's handlers and the Context's), after this one.
+                // Nobody serves the stream now: close it (else its socket stays open, unwatched, until the
+                // process ends), then report like a callback's exception (the loop's handlers and the Context's).
+                stream.close(e);
                 loop.addCallback(() -> {
                     throw Rethrow.unchecked(e);
                 });

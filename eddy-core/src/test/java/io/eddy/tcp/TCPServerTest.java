@@ -130,6 +130,24 @@ class TCPServerTest {
     }
 
     @Test
+    void aHandlerThatThrowsHasItsStreamClosedWithTheCause() throws Exception {
+        CompletableFuture<Throwable> reported = new CompletableFuture<>();
+        CompletableFuture<IOStream> served = new CompletableFuture<>();
+        IOLoop loop = IOLoop.builder().exceptionHandler(reported::complete).build();
+        TCPServer server = serve(loop, (stream, address) -> {
+            served.complete(stream);
+            throw new IOException("handler failed before reading");
+        });
+        try (Socket socket = connect(server.addresses().get(0))) {
+            assertEquals(-1, socket.getInputStream().read(), "the server closed the connection");
+        }
+        assertEquals("handler failed before reading", reported.get(10, TimeUnit.SECONDS).getMessage());
+        IOStream stream = served.get(10, TimeUnit.SECONDS);
+        assertTrue(loop.submit(stream::closed).get(10, TimeUnit.SECONDS));
+        assertEquals("handler failed before reading", loop.submit(() -> stream.error().getMessage()).get(10, TimeUnit.SECONDS));
+    }
+
+    @Test
     void aFailedStageFromTheHandlerIsReported() throws Exception {
         CompletableFuture<Throwable> reported = new CompletableFuture<>();
         IOLoop loop = IOLoop.builder().exceptionHandler(reported::complete).build();
