@@ -68,6 +68,9 @@ final class TaskQueue extends TaskQueuePadding.ConsumerFields {
      * once the queue is {@link #close closed}. Any thread.
      */
     boolean offer(Runnable task, Context context) {
+        if (context == Context.empty()) {
+            context = null; // decided before the claim: between the CAS and the publication, only stores
+        }
         while (true) {
             // Chunk first, then index: the chunk only moves on after the index reached its end.
             Chunk chunk = producerChunk;
@@ -79,7 +82,7 @@ final class TaskQueue extends TaskQueuePadding.ConsumerFields {
             if (offset < CHUNK) {
                 if (PRODUCER_INDEX.compareAndSet(this, index, index + 1)) {
                     int slot = (int) offset << 1;
-                    if (context != null && context != Context.empty()) {
+                    if (context != null) {
                         chunk.slots[slot] = context; // a fresh chunk's slots are null: the empty context costs no store
                     }
                     SLOT.setRelease(chunk.slots, slot + 1, task);
