@@ -64,7 +64,7 @@ final class NativeTransport implements Transport, FdHandler {
             return null;
         }
         try (Arena arena = Arena.ofConfined()) { // any thread: its own errno capture and memory
-            return NativeSockets.remoteAddress(new LibC.Errno(arena), socket, arena);
+            return stillOurs(socket, NativeSockets.remoteAddress(new LibC.Errno(arena), socket, arena));
         } catch (IOException e) {
             return null; // the peer is gone
         }
@@ -78,10 +78,19 @@ final class NativeTransport implements Transport, FdHandler {
         }
         // Any thread: its own errno capture and memory, not the loop's.
         try (Arena arena = Arena.ofConfined()) {
-            return NativeSockets.localAddress(new LibC.Errno(arena), socket, arena);
+            return stillOurs(socket, NativeSockets.localAddress(new LibC.Errno(arena), socket, arena));
         } catch (IOException e) {
             return null;
         }
+    }
+
+    /**
+     * {@code address}, asked of {@code socket} on some thread, if the descriptor was still this stream's during
+     * the call: the loop forgets it before closing it, so if it is still here, the call asked the right socket;
+     * otherwise the number may have named another connection by then, and the answer is null (closed).
+     */
+    private InetSocketAddress stillOurs(int socket, InetSocketAddress address) {
+        return fd == socket ? address : null;
     }
 
     /**
