@@ -225,20 +225,16 @@ class EpollPollerTest {
     void aDescriptorRemovedJustBeforeItsCloseLeavesTheSetWithTheCloseAndItsNumberCanBeAddedAgain() throws IOException {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             LibC.Errno errno = new LibC.Errno(arena);
-            InetSocketAddress to = (InetSocketAddress) listener.getLocalAddress();
-            int family = NativeSockets.familyOf(to.getAddress());
-            int fd = NativeSockets.open(errno, family);
-            NativeSockets.connect(errno, fd, to, arena);
+            int fd = connectedNativeSocket(errno, arena);
             PollKey old = poller.registerFd(fd, Poller.WRITE, "old");
             assertEquals(Poller.WRITE, pollFor(old));
             poller.deregisterBeforeClose(old); // no EPOLL_CTL_DEL: the close below takes it out of the set
             assertFalse(old.isLive());
             LibC.close(errno, fd);
 
-            int again = NativeSockets.open(errno, family);
+            int again = connectedNativeSocket(errno, arena);
             try {
                 assertEquals(fd, again, "the kernel hands out the lowest free number: the one just closed");
-                NativeSockets.connect(errno, again, to, arena);
                 // Were the old descriptor still in the epoll set, this ADD would fail with EEXIST.
                 PollKey next = poller.registerFd(again, Poller.WRITE, "new");
                 assertEquals(Poller.WRITE, pollFor(next));
@@ -253,20 +249,16 @@ class EpollPollerTest {
     void aClosedSocketsEntryThatTheKernelKeepsDoesNotReachTheNextRegistrationInItsSlot() throws IOException {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             LibC.Errno errno = new LibC.Errno(arena);
-            InetSocketAddress to = (InetSocketAddress) listener.getLocalAddress();
-            int family = NativeSockets.familyOf(to.getAddress());
-            int oldFd = NativeSockets.open(errno, family);
+            int oldFd = connectedNativeSocket(errno, arena);
             int newFd = -1;
             try {
-                NativeSockets.connect(errno, oldFd, to, arena);
                 SocketChannel oldPeer = accepted();
                 PollKey old = poller.registerFd(oldFd, Poller.READ, "old");
                 // Removed as just before a close, and the close not done: as when a child process between fork
                 // and exec holds a copy of the descriptor, the socket and its epoll entry live on.
                 poller.deregisterBeforeClose(old);
 
-                newFd = NativeSockets.open(errno, family);
-                NativeSockets.connect(errno, newFd, to, arena);
+                newFd = connectedNativeSocket(errno, arena);
                 SocketChannel newPeer = accepted();
                 PollKey next = poller.registerFd(newFd, Poller.READ, "new"); // the slot the old one freed
 
@@ -286,6 +278,19 @@ class EpollPollerTest {
                 LibC.close(errno, oldFd);
             }
         }
+    }
+
+    /** A native socket (the caller closes it) connecting to the listener; loopback: connected by the time it is accepted. */
+    private int connectedNativeSocket(LibC.Errno errno, java.lang.foreign.Arena arena) throws IOException {
+        InetSocketAddress to = (InetSocketAddress) listener.getLocalAddress();
+        int fd = NativeSockets.open(errno, NativeSockets.familyOf(to.getAddress()));
+        try {
+            NativeSockets.connect(errno, fd, to, arena);
+        } catch (IOException | RuntimeException e) {
+            LibC.close(errno, fd);
+            throw e;
+        }
+        return fd;
     }
 
     /** The server side of the connection the listener has (or is about to have) waiting. */
