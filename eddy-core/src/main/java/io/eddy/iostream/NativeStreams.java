@@ -12,7 +12,8 @@ import javax.net.ssl.SSLContext;
 
 /**
  * Streams on native sockets ({@link NativeTransport}), for Eddy's servers and clients on epoll loops, and
- * the servers' sets of open streams ({@link OpenStreamSet}); they reach both through {@link StreamAccess}. Threads: as {@link StreamAccess}.
+ * the servers' sets of open streams ({@link OpenStreamSet}); they reach both through {@link StreamAccess}.
+ * Threads: as {@link StreamAccess}.
  */
 final class NativeStreams extends StreamAccess {
 
